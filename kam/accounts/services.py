@@ -1,0 +1,111 @@
+"""Changing accounts. Each service validates, writes and records its event in one
+transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kam.accounts.models import Account, AccountType, Nature, Size
+from kam.core import audit, clock, validation
+from kam.core.errors import Conflict, PermissionDenied, ValidationFailed
+from kam.core.permissions import may_own
+
+EDITABLE_FIELDS = (
+    "name", "code", "industry", "region", "size", "nature", "account_type", "annual_revenue",
+    "collection_cycle_days", "receivables", "credit_limit", "notes", "owner",
+)
+
+
+def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str, Any]:
+    """Check and normalise the given fields; unknown keys are a programming error."""
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not account fields: {sorted(unknown)}")
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "name":
+            out[name] = validation.text(value, field=name, max_length=200, required=True)
+        elif name == "code":
+            code = validation.text(value, field=name, max_length=64) or None
+            if code and Account.objects.filter(code=code).exclude(
+                pk=getattr(instance, "pk", None)
+            ).exists():
+                raise ValidationFailed(
+                    _("Another account already uses the code “%(code)s”.") % {"code": code},
+                    field="code",
+                )
+            out[name] = code
+        elif name in ("industry", "region"):
+            out[name] = validation.text(value, field=name, max_length=100)
+        elif name == "notes":
+            out[name] = validation.text(value, field=name, max_length=10_000)
+        elif name == "size":
+            out[name] = validation.choice(value, field=name, choices=Size)
+        elif name == "nature":
+            out[name] = validation.choice(value, field=name, choices=Nature)
+        elif name == "account_type":
+            out[name] = validation.choice(value, field=name, choices=AccountType)
+        elif name in ("annual_revenue", "receivables", "credit_limit"):
+            out[name] = validation.money(value, field=name)
+        elif name == "collection_cycle_days":
+            out[name] = validation.whole_number(value, field=name, maximum=3650)
+        elif name == "owner":
+            out[name] = value
+    return out
+
+
+def _check_owner(actor, owner) -> None:
+    if owner is None:
+        raise ValidationFailed(_("Choose the account manager."), field="owner_id")
+    if not owner.is_active:
+        raise ValidationFailed(_("This user is disabled."), field="owner_id")
+    if not may_own(actor, owner):
+        raise PermissionDenied(
+            _("You cannot give records to %(user)s: they are not in your team.")
+            % {"user": owner},
+            field="owner_id",
+        )
+
+
+@transaction.atomic
+def account_create(*, actor, name: str, owner=None, **fields: Any) -> Account:
+    data = _clean({"name": name, **fields})
+    owner = owner or actor
+    _check_owner(actor, owner)
+    account = Account(**data, owner=owner)
+    account.save()
+    audit.record(
+        actor=actor, entity="account", entity_id=account.pk, action="created",
+        after=audit.snapshot(account, EDITABLE_FIELDS), account_id=account.pk,
+    )
+    return account
+
+
+@transaction.atomic
+def account_update(*, actor, account: Account, **changes: Any) -> Account:
+    data = _clean(changes, instance=account)
+    if "owner" in data and data["owner"].pk != account.owner_id:
+        _check_owner(actor, data["owner"])
+    before, after = audit.apply_changes(account, data)
+    if not after:
+        return account
+    account.updated_at = clock.now()
+    account.save(update_fields=[*after.keys(), "updated_at"])
+    audit.record(actor=actor, entity="account", entity_id=account.pk, action="updated",
+                 before=before, after=after, account_id=account.pk)
+    return account
+
+
+@transaction.atomic
+def account_delete(*, actor, account: Account) -> None:
+    """Only an account that holds nothing yet can go; otherwise its history would."""
+    if account.opportunities.exists() or account.contacts.exists():
+        raise Conflict(
+            _("This account still has opportunities or contacts; delete or move them first.")
+        )
+    audit.record(actor=actor, entity="account", entity_id=account.pk, action="deleted",
+                 before=audit.snapshot(account, EDITABLE_FIELDS), account_id=account.pk)
+    account.delete()

@@ -1,0 +1,161 @@
+"""The `kam` command: serve, user add, token, demo (and `manage` for Django's own
+commands). Every command works on a fresh data folder: it creates and migrates the
+database first."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kam.config.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate(verbose: bool = False) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from waitress import serve
+
+    from kam.config.wsgi import application
+
+    _migrate()
+    where = settings.DATABASES["default"]["NAME"]
+    print(f"KAM: data in {where}", flush=True)
+    print(f"KAM: serving on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    serve(application, host=args.host, port=args.port, threads=args.threads,
+          ident="kam", clear_untrusted_proxy_headers=True)
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from kam.users.services import user_create
+
+    _migrate()
+    password = args.password
+    generated = False
+    if not password:
+        password = secrets.token_urlsafe(12)
+        generated = True
+    user = user_create(username=args.name, role=args.role, team=args.team, password=password,
+                       display_name=args.display_name or "")
+    team = f", team {user.team}" if user.team else ""
+    print(f"Created {user.role} {user.username}{team}.")
+    if generated:
+        print(f"Password: {password}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from kam.core.errors import NotFound
+    from kam.users.models import User
+    from kam.users.services import token_create
+
+    _migrate()
+    user = User.objects.filter(username=args.name).first()
+    if user is None:
+        raise NotFound(f"No user named {args.name!r}; create one with "
+                       f"'kam user add {args.name} --role rep'.")
+    if not user.is_active:
+        raise NotFound(f"User {args.name!r} is disabled.")
+    raw = token_create(user=user, name=args.label or "cli")
+    print(f"API token for {user.username} (shown once; send as 'Authorization: Bearer …'): "
+          f"{raw}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kam.demo.loader import DemoRefused, load_demo
+
+    _migrate()
+    try:
+        load_demo(out=sys.stdout)
+    except DemoRefused as exc:
+        print(str(exc), file=sys.stderr)
+        return 0 if exc.already_loaded else 3
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["kam manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kam", description="KAM — key-account sales management.",
+        epilog="Data lives in $KAM_DATA_DIR (default ./data); set KAM_DATABASE_URL for "
+        "PostgreSQL.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the web UI and API (migrates the database first)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on "
+                       "(default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.set_defaults(func=cmd_serve)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    add = user_sub.add_parser("add", help="create a user")
+    add.add_argument("name", help="login name")
+    add.add_argument("--role", required=True, choices=["rep", "manager", "admin"])
+    add.add_argument("--team", help="team name (created if new)")
+    add.add_argument("--password", help="password (if omitted, one is generated and printed)")
+    add.add_argument("--display-name", help="name shown in the UI, e.g. 张伟")
+    add.set_defaults(func=cmd_user_add)
+
+    token = sub.add_parser("token", help="print a new API token for a user (the last word)")
+    token.add_argument("name", help="login name")
+    token.add_argument("--label", help="what the token is for")
+    token.set_defaults(func=cmd_token)
+
+    demo = sub.add_parser("demo", help="load the demo data into an empty database")
+    demo.set_defaults(func=cmd_demo)
+
+    manage = sub.add_parser("manage", help="run a Django management command")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        _setup_django()
+    except Exception as exc:  # a broken config or methodology file: say which and stop
+        from django.core.exceptions import ImproperlyConfigured
+
+        if isinstance(exc, ImproperlyConfigured):
+            print(f"kam: configuration error: {exc}", file=sys.stderr)
+            return 2
+        raise
+    from kam.core.errors import DomainError
+
+    try:
+        return int(args.func(args) or 0)
+    except DomainError as exc:
+        field = f" ({exc.field})" if exc.field else ""
+        print(f"kam: {exc.message}{field}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The /api/v1 instance: every app's router mounted in one place."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from kam.accounts.api import router as accounts_router
+from kam.contacts.api import router as contacts_router
+from kam.core.api_support import BearerAuth, SessionAuth, install_error_handlers
+from kam.opportunities.api import router as opportunities_router
+
+api = NinjaAPI(
+    title="KAM API",
+    version="1",
+    description="Key-account sales management. Authenticate with "
+    "`Authorization: Bearer <token>`; get a token with `kam token NAME`.",
+    auth=[BearerAuth(), SessionAuth()],
+    urls_namespace="api-v1",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+install_error_handlers(api)
+api.add_router("/accounts", accounts_router)
+api.add_router("/contacts", contacts_router)
+api.add_router("/opportunities", opportunities_router)

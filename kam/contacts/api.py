@@ -1,0 +1,146 @@
+"""/api/v1/contacts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from kam.accounts.selectors import accounts_for_user
+from kam.contacts import selectors, services
+from kam.contacts.models import Contact
+from kam.core.api_support import ErrorOut, ValidationErrorOut, paginate
+from kam.core.errors import ValidationFailed
+
+router = Router(tags=["contacts"])
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
+
+
+class ContactFields(Schema):
+    title: str | None = Field(None, max_length=100)
+    department: str | None = Field(None, max_length=100)
+    reports_to_id: int | None = None
+    layer: str | None = None
+    disc: str | None = None
+    status: str | None = None
+    is_external: bool | None = None
+    joined_at: dt.date | None = None
+    left_at: dt.date | None = None
+    phone: str | None = Field(None, max_length=50)
+    email: str | None = Field(None, max_length=200)
+    notes: str | None = Field(None, max_length=10_000)
+
+
+class ContactIn(ContactFields):
+    account_id: int
+    name: str = Field(max_length=100)
+
+
+class ContactPatch(ContactFields):
+    name: str | None = Field(None, max_length=100)
+
+
+class ContactOut(Schema):
+    id: int
+    account_id: int
+    account_name: str
+    name: str
+    title: str
+    department: str
+    reports_to_id: int | None
+    layer: str
+    disc: str
+    status: str
+    is_external: bool
+    joined_at: dt.date | None
+    left_at: dt.date | None
+    phone: str
+    email: str
+    notes: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_account_name(obj) -> str:
+        return obj.account.name
+
+
+class ContactPage(Schema):
+    items: list[ContactOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class ContactFilters(Schema):
+    account_id: int | None = None
+    q: str = ""
+    status: str = ""
+    layer: str = ""
+    page: int = 1
+    page_size: int = 50
+
+
+def _fields(request, payload: Schema, *, partial: bool, account_id: int) -> dict:
+    data = payload.model_dump(exclude_unset=partial)
+    data.pop("account_id", None)
+    if "reports_to_id" in data:
+        boss_id = data.pop("reports_to_id")
+        boss = None
+        if boss_id is not None:
+            boss = selectors.contacts_for_user(request.auth).filter(pk=boss_id).first()
+            if boss is None:
+                raise ValidationFailed(_("No such contact: %(id)s.") % {"id": boss_id},
+                                       field="reports_to_id")
+        data["reports_to"] = boss
+    for key in ("title", "department", "layer", "disc", "phone", "email", "notes"):
+        if key in data and data[key] is None:
+            data[key] = ""
+    if data.get("status") is None:
+        data.pop("status", None)
+    if data.get("is_external") is None:
+        data.pop("is_external", None)
+    if partial and "name" in data and data["name"] is None:
+        raise ValidationFailed(_("This field cannot be empty."), field="name")
+    return data
+
+
+@router.get("", response={200: ContactPage, **ERRORS})
+def list_contacts(request, filters: Query[ContactFilters]):
+    qs = selectors.contact_list(request.auth, account_id=filters.account_id, q=filters.q,
+                                status=filters.status, layer=filters.layer)
+    return paginate(qs, page=filters.page, page_size=filters.page_size)
+
+
+@router.post("", response={201: ContactOut, **ERRORS})
+def create_contact(request, payload: ContactIn):
+    account = accounts_for_user(request.auth).filter(pk=payload.account_id).first()
+    if account is None:
+        raise ValidationFailed(
+            _("No such account: %(id)s, or it is not shared with you.")
+            % {"id": payload.account_id},
+            field="account_id",
+        )
+    data = _fields(request, payload, partial=False, account_id=account.pk)
+    contact = services.contact_create(actor=request.auth, account=account, **data)
+    return 201, Contact.objects.select_related("account").get(pk=contact.pk)
+
+
+@router.get("/{int:contact_id}", response={200: ContactOut, **ERRORS})
+def get_contact(request, contact_id: int):
+    return selectors.contact_get_for_user(request.auth, contact_id)
+
+
+@router.patch("/{int:contact_id}", response={200: ContactOut, **ERRORS})
+def update_contact(request, contact_id: int, payload: ContactPatch):
+    contact = selectors.contact_get_for_edit(request.auth, contact_id)
+    data = _fields(request, payload, partial=True, account_id=contact.account_id)
+    return services.contact_update(actor=request.auth, contact=contact, **data)
+
+
+@router.delete("/{int:contact_id}", response={204: None, **ERRORS})
+def delete_contact(request, contact_id: int):
+    contact = selectors.contact_get_for_edit(request.auth, contact_id)
+    services.contact_delete(actor=request.auth, contact=contact)
+    return 204, None

@@ -1,0 +1,134 @@
+"""Changing contacts. A contact who leaves is marked `left` (with the date), not
+deleted, so later rules can see who held which post when."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from kam.contacts.models import Contact, ContactStatus, Disc, Layer
+from kam.core import audit, clock, validation
+from kam.core.errors import ValidationFailed
+
+EDITABLE_FIELDS = (
+    "name", "title", "department", "reports_to", "layer", "disc", "status", "is_external",
+    "joined_at", "left_at", "phone", "email", "notes",
+)
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(data) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"not contact fields: {sorted(unknown)}")
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        if name == "name":
+            out[name] = validation.text(value, field=name, max_length=100, required=True)
+        elif name in ("title", "department", "phone"):
+            out[name] = validation.text(value, field=name, max_length=100 if name != "phone"
+                                        else 50)
+        elif name == "email":
+            email = validation.text(value, field=name, max_length=200)
+            if email and ("@" not in email or " " in email):
+                raise ValidationFailed(_("Enter a valid e-mail address."), field=name)
+            out[name] = email
+        elif name == "notes":
+            out[name] = validation.text(value, field=name, max_length=10_000)
+        elif name == "layer":
+            out[name] = validation.choice(value, field=name, choices=Layer)
+        elif name == "disc":
+            out[name] = validation.choice(value, field=name, choices=Disc)
+        elif name == "status":
+            out[name] = validation.choice(value, field=name, choices=ContactStatus,
+                                          allow_blank=False)
+        elif name in ("joined_at", "left_at"):
+            out[name] = validation.date(value, field=name)
+        elif name == "is_external":
+            out[name] = bool(value)
+        elif name == "reports_to":
+            out[name] = value
+    return out
+
+
+def _check_consistency(contact: Contact) -> None:
+    boss = contact.reports_to
+    if boss is not None:
+        if boss.account_id != contact.account_id:
+            raise ValidationFailed(
+                _("%(boss)s works at another account; choose a manager at the same account.")
+                % {"boss": boss.name},
+                field="reports_to_id",
+            )
+        seen = {contact.pk} if contact.pk else set()
+        node = boss
+        while node is not None:
+            if node.pk in seen:
+                raise ValidationFailed(
+                    _("%(name)s cannot report to %(boss)s: that would make a reporting "
+                      "circle.") % {"name": contact.name, "boss": boss.name},
+                    field="reports_to_id",
+                )
+            seen.add(node.pk)
+            node = node.reports_to
+    if contact.status == ContactStatus.LEFT and contact.left_at is None:
+        contact.left_at = clock.today()
+    if contact.status == ContactStatus.ACTIVE and contact.left_at is not None:
+        raise ValidationFailed(
+            _("An active contact has no leaving date: clear it, or set the status to left."),
+            field="left_at",
+        )
+    if contact.joined_at and contact.left_at and contact.left_at < contact.joined_at:
+        raise ValidationFailed(_("The leaving date is before the date they took the post."),
+                               field="left_at")
+
+
+@transaction.atomic
+def contact_create(*, actor, account, name: str, **fields: Any) -> Contact:
+    data = _clean({"name": name, **fields})
+    contact = Contact(account=account, **data)
+    _check_consistency(contact)
+    contact.save()
+    audit.record(
+        actor=actor, entity="contact", entity_id=contact.pk, action="created",
+        after={"account": account.pk, **audit.snapshot(contact, EDITABLE_FIELDS)},
+        account_id=account.pk,
+    )
+    return contact
+
+
+@transaction.atomic
+def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
+    data = _clean(changes)
+    if data.get("status") == ContactStatus.ACTIVE and "left_at" not in data:
+        data["left_at"] = None  # coming back clears the old leaving date
+    before, after = audit.apply_changes(contact, data)
+    if not after:
+        return contact
+    if "reports_to" in after:
+        contact.reports_to = (Contact.objects.filter(pk=contact.reports_to_id).first()
+                              if contact.reports_to_id else None)
+    left_before = contact.left_at
+    _check_consistency(contact)  # may fill in the leaving date
+    if contact.left_at != left_before:
+        before.setdefault("left_at", audit.jsonable(left_before))
+        after["left_at"] = audit.jsonable(contact.left_at)
+    contact.updated_at = clock.now()
+    contact.save(update_fields=[*after.keys(), "updated_at"])
+    action = "left" if after.get("status") == ContactStatus.LEFT else "updated"
+    audit.record(actor=actor, entity="contact", entity_id=contact.pk, action=action,
+                 before=before, after=after, account_id=contact.account_id)
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor, contact: Contact) -> None:
+    """For mistakes only: people who leave are marked left. Their reports move up to
+    the deleted person's own manager so the chart stays connected."""
+    reports = list(contact.reports.all())
+    for person in reports:
+        contact_update(actor=actor, contact=person, reports_to=contact.reports_to)
+    audit.record(actor=actor, entity="contact", entity_id=contact.pk, action="deleted",
+                 before=audit.snapshot(contact, EDITABLE_FIELDS), account_id=contact.account_id)
+    contact.delete()

@@ -1,0 +1,164 @@
+"""What every API router shares: token auth, the error format, pagination.
+
+Error format (SPEC §9): JSON with a human `detail` in the user's language and,
+for validation, the `field` at fault (and `errors` when there are several)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from kam.core.errors import DomainError
+from kam.users.services import token_authenticate
+
+
+class BearerAuth(HttpBearer):
+    """`Authorization: Bearer <token>` with a token from `kam token NAME`."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        user = token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class SessionAuth:
+    """The signed-in browser session (for the browsable docs). Unsafe methods also
+    need the CSRF token, as for any form."""
+
+    openapi_type = "apiKey"
+    openapi_name = "sessionid"
+    openapi_in = "cookie"
+
+    def __call__(self, request: HttpRequest):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            from django.middleware.csrf import CsrfViewMiddleware
+
+            reason = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+            if reason is not None:
+                return None
+        return user
+
+
+class ErrorOut(Schema):
+    detail: str
+    field: str | None = None
+
+
+class FieldError(Schema):
+    field: str
+    message: str
+
+
+class ValidationErrorOut(Schema):
+    detail: str
+    field: str | None = None
+    errors: list[FieldError] = []
+
+
+def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload")]
+    # ninja nests the body under the parameter name; drop it when it leads.
+    return ".".join(parts) or "body"
+
+
+_PYDANTIC_MESSAGES = {
+    "missing": lambda e: _("This field is required."),
+    "string_too_long": lambda e: _("Use at most %(max)s characters.")
+    % {"max": e.get("ctx", {}).get("max_length")},
+    "string_too_short": lambda e: _("This field cannot be empty."),
+    "int_parsing": lambda e: _("Enter a whole number."),
+    "int_type": lambda e: _("Enter a whole number."),
+    "decimal_parsing": lambda e: _("Enter a number, e.g. 1250000.00."),
+    "decimal_type": lambda e: _("Enter a number, e.g. 1250000.00."),
+    "float_parsing": lambda e: _("Enter a number."),
+    "date_from_datetime_parsing": lambda e: _("Enter a date as YYYY-MM-DD."),
+    "date_parsing": lambda e: _("Enter a date as YYYY-MM-DD."),
+    "date_type": lambda e: _("Enter a date as YYYY-MM-DD."),
+    "bool_parsing": lambda e: _("Enter true or false."),
+    "literal_error": lambda e: _("Use one of: %(expected)s.")
+    % {"expected": e.get("ctx", {}).get("expected", "")},
+    "enum": lambda e: _("Use one of: %(expected)s.")
+    % {"expected": e.get("ctx", {}).get("expected", "")},
+    "greater_than_equal": lambda e: _("Enter a value of at least %(min)s.")
+    % {"min": e.get("ctx", {}).get("ge")},
+    "less_than_equal": lambda e: _("Enter a value of at most %(max)s.")
+    % {"max": e.get("ctx", {}).get("le")},
+    "extra_forbidden": lambda e: _("Unknown field: remove it."),
+    "json_invalid": lambda e: _("The request body is not valid JSON."),
+    "model_attributes_type": lambda e: _("Send a JSON object."),
+    "dict_type": lambda e: _("Send a JSON object."),
+    "list_type": lambda e: _("Send a list."),
+    "string_type": lambda e: _("Enter text."),
+}
+
+
+def _message(err: dict) -> str:
+    maker = _PYDANTIC_MESSAGES.get(err.get("type", ""))
+    return maker(err) if maker else _("This value is not valid: %(msg)s") % {
+        "msg": err.get("msg", "")}
+
+
+def install_error_handlers(api) -> None:
+    @api.exception_handler(DomainError)
+    def domain_error(request, exc: DomainError):
+        body: dict[str, Any] = {"detail": str(exc.message)}
+        if exc.field:
+            body["field"] = exc.field
+        body.update(exc.extra)
+        return api.create_response(request, body, status=exc.status)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request, exc: NinjaValidationError):
+        errors = [{"field": _field_name(e.get("loc", ())), "message": _message(e)}
+                  for e in exc.errors]
+        first = errors[0] if errors else {"field": "body", "message": _("Invalid request.")}
+        body = {"detail": f"{first['field']}: {first['message']}", "field": first["field"],
+                "errors": errors}
+        return api.create_response(request, body, status=422)
+
+    @api.exception_handler(AuthenticationError)
+    def auth_error(request, exc):
+        return api.create_response(
+            request,
+            {"detail": _("Sign in first: send 'Authorization: Bearer <token>' "
+                         "(get one with 'kam token NAME').")},
+            status=401,
+        )
+
+    @api.exception_handler(HttpError)
+    def http_error(request, exc: HttpError):
+        return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+class PageParams(Schema):
+    page: int = 1
+    page_size: int = 50
+
+
+def paginate(qs: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
+    """One COUNT and one LIMIT/OFFSET query, whatever the page size."""
+    from kam.core.errors import ValidationFailed
+
+    if page < 1:
+        raise ValidationFailed(_("Pages start at 1."), field="page")
+    if page_size < 1 or page_size > settings.KAM_MAX_PAGE_SIZE:
+        raise ValidationFailed(
+            _("page_size must be from 1 to %(max)d.") % {"max": settings.KAM_MAX_PAGE_SIZE},
+            field="page_size",
+        )
+    count = qs.count()
+    offset = (page - 1) * page_size
+    items = list(qs[offset: offset + page_size]) if offset < count else []
+    return {"items": items, "count": count, "page": page, "page_size": page_size}

@@ -1,0 +1,75 @@
+"""Writing the event log. Every service that changes a record calls `record` (or
+`record_changes`) inside its transaction, so the change and its event commit
+together or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from kam.core.models import Event
+
+
+def jsonable(value: Any) -> Any:
+    """Event payloads are JSON: dates as ISO text, money as a decimal string."""
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    return value
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    out = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        key = field.attname if field.is_relation else name
+        out[name] = jsonable(getattr(instance, key))
+    return out
+
+
+def record(
+    *,
+    actor,
+    entity: str,
+    entity_id: int,
+    action: str,
+    before: dict | None = None,
+    after: dict | None = None,
+    opportunity_id: int | None = None,
+    account_id: int | None = None,
+    note: str = "",
+) -> Event:
+    return Event.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        before=before or {},
+        after=after or {},
+        opportunity_id=opportunity_id,
+        account_id=account_id,
+        note=note,
+    )
+
+
+def apply_changes(instance: models.Model, changes: dict[str, Any]) -> tuple[dict, dict]:
+    """Set the fields that really differ; return (before, after) of just those."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for name, new in changes.items():
+        field = instance._meta.get_field(name)
+        key = field.attname if field.is_relation else name
+        old = getattr(instance, key)
+        new_value = new.pk if isinstance(new, models.Model) else new
+        if old != new_value:
+            before[name] = jsonable(old)
+            after[name] = jsonable(new_value)
+            setattr(instance, key, new_value)
+    return before, after

@@ -1,0 +1,56 @@
+"""Shared model base and the append-only event log."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from kam.core import clock
+
+
+class BaseModel(models.Model):
+    created_at = models.DateTimeField(_("created"), default=clock.now, editable=False)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+
+    class Meta:
+        abstract = True
+
+
+class Event(models.Model):
+    """One change that a user cares about: who, when, what, before -> after.
+
+    Written by services only (`kam.core.audit.record`), never updated or deleted:
+    this is the opportunity history, the audit trail, and the input of later rules
+    such as `key_person_changed`."""
+
+    at = models.DateTimeField(default=clock.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    entity = models.CharField(max_length=40)  # "account", "contact", "opportunity", ...
+    entity_id = models.BigIntegerField()
+    action = models.CharField(max_length=60)  # "created", "updated", "deleted", ...
+    before = models.JSONField(default=dict, blank=True)
+    after = models.JSONField(default=dict, blank=True)
+    # The opportunity (if any) this event belongs to, so its history is one index scan.
+    opportunity_id = models.BigIntegerField(null=True, blank=True)
+    account_id = models.BigIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["entity", "entity_id", "at"]),
+            models.Index(fields=["opportunity_id", "at"]),
+            models.Index(fields=["account_id", "at"]),
+        ]
+        ordering = ["at", "id"]
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise RuntimeError("events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise RuntimeError("events are append-only")

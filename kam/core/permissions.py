@@ -1,0 +1,32 @@
+"""Who may see and change what — decided here, used by every app's selectors.
+
+The rule (SPEC, issue 2): a rep sees and edits what they own; a manager sees and
+edits what the members of their team own; an admin sees and edits everything.
+Records outside a user's scope are "not found" for them, so a refused read does
+not reveal that the record exists."""
+
+from __future__ import annotations
+
+from django.db.models import Q
+
+from kam.users.models import Role
+
+
+def owner_scope(user, owner_field: str = "owner") -> Q:
+    """A filter for the records whose `owner_field` the user may see and edit."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    if user.role == Role.ADMIN:
+        return Q()
+    if user.role == Role.MANAGER and user.team_id is not None:
+        return Q(**{owner_field: user.pk}) | Q(**{f"{owner_field}__team_id": user.team_id})
+    return Q(**{owner_field: user.pk})
+
+
+def may_own(user, owner) -> bool:
+    """Whether `user` may give a record to `owner` (create it for them or reassign it)."""
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.MANAGER:
+        return owner.pk == user.pk or (user.team_id is not None and owner.team_id == user.team_id)
+    return owner.pk == user.pk

@@ -1,0 +1,187 @@
+"""/api/v1/opportunities."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+
+from kam.accounts.selectors import accounts_for_user
+from kam.core.api_support import ErrorOut, ValidationErrorOut, paginate
+from kam.core.errors import ValidationFailed
+from kam.opportunities import selectors, services
+from kam.users.selectors import user_get_for_assignment
+
+router = Router(tags=["opportunities"])
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
+
+
+class OpportunityIn(Schema):
+    account_id: int
+    name: str = Field(max_length=200)
+    amount: Decimal
+    expected_close: dt.date
+    playbook: str | None = Field(None, max_length=40)
+    currency: str | None = Field(None, max_length=3)
+    buyer_stage: str | None = Field(None, max_length=40)
+    code: str | None = Field(None, max_length=64)
+    description: str | None = Field(None, max_length=10_000)
+    owner_id: int | None = None
+
+
+class OpportunityPatch(Schema):
+    name: str | None = Field(None, max_length=200)
+    amount: Decimal | None = None
+    expected_close: dt.date | None = None
+    currency: str | None = Field(None, max_length=3)
+    buyer_stage: str | None = Field(None, max_length=40)
+    code: str | None = Field(None, max_length=64)
+    description: str | None = Field(None, max_length=10_000)
+    owner_id: int | None = None
+
+
+class OpportunityOut(Schema):
+    id: int
+    account_id: int
+    account_name: str
+    owner_id: int
+    owner_name: str
+    name: str
+    code: str | None
+    amount: Decimal
+    currency: str
+    expected_close: dt.date
+    playbook: str
+    stage: str
+    stage_entered_at: dt.datetime
+    buyer_stage: str
+    status: str
+    priority: str | None
+    win_probability: int
+    closed_at: dt.datetime | None
+    close_reason: str
+    description: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_account_name(obj) -> str:
+        return obj.account.name
+
+    @staticmethod
+    def resolve_owner_name(obj) -> str:
+        return str(obj.owner)
+
+    @staticmethod
+    def resolve_priority(obj) -> str | None:
+        return obj.priority or None
+
+    @staticmethod
+    def resolve_win_probability(obj) -> int:
+        return services.opportunity_win_probability(obj)[0]
+
+
+class OpportunityPage(Schema):
+    items: list[OpportunityOut]
+    count: int
+    page: int
+    page_size: int
+
+
+class OpportunityFilters(Schema):
+    q: str = ""
+    account_id: int | None = None
+    owner_id: int | None = None
+    status: str = ""
+    stage: str = ""
+    playbook: str = ""
+    buyer_stage: str = ""
+    priority: str = ""
+    close_from: dt.date | None = None
+    close_to: dt.date | None = None
+    page: int = 1
+    page_size: int = 50
+
+
+class EventOut(Schema):
+    id: int
+    at: dt.datetime
+    actor: str | None
+    entity: str
+    action: str
+    before: dict
+    after: dict
+    note: str
+
+    @staticmethod
+    def resolve_actor(obj) -> str | None:
+        return str(obj.actor) if obj.actor else None
+
+
+def _fields(payload: Schema, *, partial: bool) -> dict:
+    data = payload.model_dump(exclude_unset=partial)
+    data.pop("account_id", None)
+    if "owner_id" in data:
+        owner_id = data.pop("owner_id")
+        if owner_id is not None:
+            data["owner"] = user_get_for_assignment(owner_id)
+        elif partial:
+            raise ValidationFailed(_("An opportunity always has an owner."), field="owner_id")
+    for key in ("name", "amount", "expected_close", "currency", "buyer_stage"):
+        if key in data and data[key] is None:
+            if partial:
+                raise ValidationFailed(_("This field cannot be empty."), field=key)
+            data.pop(key)
+    for key in ("code", "description"):
+        if key in data and data[key] is None:
+            data[key] = "" if key == "description" else None
+    return data
+
+
+@router.get("", response={200: OpportunityPage, **ERRORS})
+def list_opportunities(request, filters: Query[OpportunityFilters]):
+    f = filters.model_dump(exclude={"page", "page_size"})
+    qs = selectors.opportunity_list(request.auth, **f)
+    return paginate(qs, page=filters.page, page_size=filters.page_size)
+
+
+@router.post("", response={201: OpportunityOut, **ERRORS})
+def create_opportunity(request, payload: OpportunityIn):
+    account = accounts_for_user(request.auth).filter(pk=payload.account_id).first()
+    if account is None:
+        raise ValidationFailed(
+            _("No such account: %(id)s, or it is not shared with you.")
+            % {"id": payload.account_id},
+            field="account_id",
+        )
+    data = _fields(payload, partial=False)
+    opp = services.opportunity_create(actor=request.auth, account=account, **data)
+    return 201, selectors.opportunity_get_for_user(request.auth, opp.pk)
+
+
+@router.get("/{int:opportunity_id}", response={200: OpportunityOut, **ERRORS})
+def get_opportunity(request, opportunity_id: int):
+    return selectors.opportunity_get_for_user(request.auth, opportunity_id)
+
+
+@router.patch("/{int:opportunity_id}", response={200: OpportunityOut, **ERRORS})
+def update_opportunity(request, opportunity_id: int, payload: OpportunityPatch):
+    opp = selectors.opportunity_get_for_edit(request.auth, opportunity_id)
+    data = _fields(payload, partial=True)
+    services.opportunity_update(actor=request.auth, opportunity=opp, **data)
+    return selectors.opportunity_get_for_user(request.auth, opportunity_id)
+
+
+@router.delete("/{int:opportunity_id}", response={204: None, **ERRORS})
+def delete_opportunity(request, opportunity_id: int):
+    opp = selectors.opportunity_get_for_edit(request.auth, opportunity_id)
+    services.opportunity_delete(actor=request.auth, opportunity=opp)
+    return 204, None
+
+
+@router.get("/{int:opportunity_id}/history", response={200: list[EventOut], **ERRORS})
+def opportunity_history(request, opportunity_id: int):
+    opp = selectors.opportunity_get_for_user(request.auth, opportunity_id)
+    return list(selectors.opportunity_history(opp))
