@@ -34,8 +34,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     where = settings.DATABASES["default"]["NAME"]
     print(f"KAM: data in {where}", flush=True)
     print(f"KAM: serving on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
-    serve(application, host=args.host, port=args.port, threads=args.threads,
-          ident="kam", clear_untrusted_proxy_headers=True)
+    serve(
+        application,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        ident="kam",
+        clear_untrusted_proxy_headers=True,
+    )
     return 0
 
 
@@ -48,8 +54,13 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if not password:
         password = secrets.token_urlsafe(12)
         generated = True
-    user = user_create(username=args.name, role=args.role, team=args.team, password=password,
-                       display_name=args.display_name or "")
+    user = user_create(
+        username=args.name,
+        role=args.role,
+        team=args.team,
+        password=password,
+        display_name=args.display_name or "",
+    )
     team = f", team {user.team}" if user.team else ""
     print(f"Created {user.role} {user.username}{team}.")
     if generated:
@@ -65,13 +76,13 @@ def cmd_token(args: argparse.Namespace) -> int:
     _migrate()
     user = User.objects.filter(username=args.name).first()
     if user is None:
-        raise NotFound(f"No user named {args.name!r}; create one with "
-                       f"'kam user add {args.name} --role rep'.")
+        raise NotFound(
+            f"No user named {args.name!r}; create one with 'kam user add {args.name} --role rep'."
+        )
     if not user.is_active:
         raise NotFound(f"User {args.name!r} is disabled.")
     raw = token_create(user=user, name=args.label or "cli")
-    print(f"API token for {user.username} (shown once; send as 'Authorization: Bearer …'): "
-          f"{raw}")
+    print(f"API token for {user.username} (shown once; send as 'Authorization: Bearer …'): {raw}")
     return 0
 
 
@@ -96,15 +107,18 @@ def cmd_manage(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="kam", description="KAM — key-account sales management.",
-        epilog="Data lives in $KAM_DATA_DIR (default ./data); set KAM_DATABASE_URL for "
-        "PostgreSQL.",
+        prog="kam",
+        description="KAM — key-account sales management.",
+        epilog="Data lives in $KAM_DATA_DIR (default ./data); set KAM_DATABASE_URL for PostgreSQL.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the web UI and API (migrates the database first)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on "
-                       "(default 127.0.0.1: this machine only)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
     serve.set_defaults(func=cmd_serve)

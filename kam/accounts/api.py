@@ -101,16 +101,19 @@ def _fields(request, payload: Schema, *, partial: bool) -> dict:
         if owner_id is not None:
             data["owner"] = user_get_for_assignment(owner_id)
         elif partial:
-            raise ValidationFailed(_("An account always has an account manager."),
-                                   field="owner_id")
+            raise ValidationFailed(_("An account always has an account manager."), field="owner_id")
     return data
 
 
 @router.get("", response={200: AccountPage, **ERRORS})
 def list_accounts(request, filters: Query[AccountFilters]):
     qs = selectors.account_list(
-        request.auth, q=filters.q, industry=filters.industry, region=filters.region,
-        account_type=filters.account_type, owner_id=filters.owner_id,
+        request.auth,
+        q=filters.q,
+        industry=filters.industry,
+        region=filters.region,
+        account_type=filters.account_type,
+        owner_id=filters.owner_id,
     )
     return paginate(qs, page=filters.page, page_size=filters.page_size)
 

@@ -37,21 +37,28 @@ class AccountType(models.TextChoices):
 class Account(BaseModel):
     name = models.CharField(_("name"), max_length=200)
     code = models.CharField(
-        _("code"), max_length=64, null=True, blank=True, unique=True,
+        _("code"),
+        max_length=64,
+        null=True,
+        blank=True,
+        unique=True,
         help_text=_("Your own reference for this customer, e.g. from the ERP."),
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("account manager"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account manager"),
+        on_delete=models.PROTECT,
         related_name="accounts",
     )
     industry = models.CharField(_("industry"), max_length=100, blank=True, default="")
     region = models.CharField(_("region"), max_length=100, blank=True, default="")
-    size = models.CharField(_("size"), max_length=20, choices=Size.choices, blank=True,
-                            default="")
-    nature = models.CharField(_("ownership nature"), max_length=20, choices=Nature.choices,
-                              blank=True, default="")
-    account_type = models.CharField(_("account type"), max_length=20,
-                                    choices=AccountType.choices, blank=True, default="")
+    size = models.CharField(_("size"), max_length=20, choices=Size.choices, blank=True, default="")
+    nature = models.CharField(
+        _("ownership nature"), max_length=20, choices=Nature.choices, blank=True, default=""
+    )
+    account_type = models.CharField(
+        _("account type"), max_length=20, choices=AccountType.choices, blank=True, default=""
+    )
     annual_revenue = models.DecimalField(
         _("customer's annual revenue"), max_digits=16, decimal_places=2, null=True, blank=True
     )

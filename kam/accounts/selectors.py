@@ -38,10 +38,19 @@ def account_get_for_edit(user, account_id: int) -> Account:
     return account
 
 
-def account_list(user, *, q: str = "", industry: str = "", region: str = "",
-                 account_type: str = "", owner_id: int | None = None) -> QuerySet[Account]:
-    qs = accounts_for_user(user).select_related("owner").annotate(
-        open_opportunities=Count("opportunities", filter=Q(opportunities__status="open"))
+def account_list(
+    user,
+    *,
+    q: str = "",
+    industry: str = "",
+    region: str = "",
+    account_type: str = "",
+    owner_id: int | None = None,
+) -> QuerySet[Account]:
+    qs = (
+        accounts_for_user(user)
+        .select_related("owner")
+        .annotate(open_opportunities=Count("opportunities", filter=Q(opportunities__status="open")))
     )
     if q:
         qs = qs.filter(Q(name__icontains=q) | Q(code__iexact=q))
@@ -54,4 +63,3 @@ def account_list(user, *, q: str = "", industry: str = "", region: str = "",
     if owner_id:
         qs = qs.filter(owner_id=owner_id)
     return qs.order_by("name", "id")
-

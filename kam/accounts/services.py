@@ -14,8 +14,19 @@ from kam.core.errors import Conflict, PermissionDenied, ValidationFailed
 from kam.core.permissions import may_own
 
 EDITABLE_FIELDS = (
-    "name", "code", "industry", "region", "size", "nature", "account_type", "annual_revenue",
-    "collection_cycle_days", "receivables", "credit_limit", "notes", "owner",
+    "name",
+    "code",
+    "industry",
+    "region",
+    "size",
+    "nature",
+    "account_type",
+    "annual_revenue",
+    "collection_cycle_days",
+    "receivables",
+    "credit_limit",
+    "notes",
+    "owner",
 )
 
 
@@ -30,9 +41,12 @@ def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str
             out[name] = validation.text(value, field=name, max_length=200, required=True)
         elif name == "code":
             code = validation.text(value, field=name, max_length=64) or None
-            if code and Account.objects.filter(code=code).exclude(
-                pk=getattr(instance, "pk", None)
-            ).exists():
+            if (
+                code
+                and Account.objects.filter(code=code)
+                .exclude(pk=getattr(instance, "pk", None))
+                .exists()
+            ):
                 raise ValidationFailed(
                     _("Another account already uses the code “%(code)s”.") % {"code": code},
                     field="code",
@@ -64,8 +78,7 @@ def _check_owner(actor, owner) -> None:
         raise ValidationFailed(_("This user is disabled."), field="owner_id")
     if not may_own(actor, owner):
         raise PermissionDenied(
-            _("You cannot give records to %(user)s: they are not in your team.")
-            % {"user": owner},
+            _("You cannot give records to %(user)s: they are not in your team.") % {"user": owner},
             field="owner_id",
         )
 
@@ -78,8 +91,12 @@ def account_create(*, actor, name: str, owner=None, **fields: Any) -> Account:
     account = Account(**data, owner=owner)
     account.save()
     audit.record(
-        actor=actor, entity="account", entity_id=account.pk, action="created",
-        after=audit.snapshot(account, EDITABLE_FIELDS), account_id=account.pk,
+        actor=actor,
+        entity="account",
+        entity_id=account.pk,
+        action="created",
+        after=audit.snapshot(account, EDITABLE_FIELDS),
+        account_id=account.pk,
     )
     return account
 
@@ -94,8 +111,15 @@ def account_update(*, actor, account: Account, **changes: Any) -> Account:
         return account
     account.updated_at = clock.now()
     account.save(update_fields=[*after.keys(), "updated_at"])
-    audit.record(actor=actor, entity="account", entity_id=account.pk, action="updated",
-                 before=before, after=after, account_id=account.pk)
+    audit.record(
+        actor=actor,
+        entity="account",
+        entity_id=account.pk,
+        action="updated",
+        before=before,
+        after=after,
+        account_id=account.pk,
+    )
     return account
 
 
@@ -106,6 +130,12 @@ def account_delete(*, actor, account: Account) -> None:
         raise Conflict(
             _("This account still has opportunities or contacts; delete or move them first.")
         )
-    audit.record(actor=actor, entity="account", entity_id=account.pk, action="deleted",
-                 before=audit.snapshot(account, EDITABLE_FIELDS), account_id=account.pk)
+    audit.record(
+        actor=actor,
+        entity="account",
+        entity_id=account.pk,
+        action="deleted",
+        before=audit.snapshot(account, EDITABLE_FIELDS),
+        account_id=account.pk,
+    )
     account.delete()

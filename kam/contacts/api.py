@@ -91,8 +91,9 @@ def _fields(request, payload: Schema, *, partial: bool, account_id: int) -> dict
         if boss_id is not None:
             boss = selectors.contacts_for_user(request.auth).filter(pk=boss_id).first()
             if boss is None:
-                raise ValidationFailed(_("No such contact: %(id)s.") % {"id": boss_id},
-                                       field="reports_to_id")
+                raise ValidationFailed(
+                    _("No such contact: %(id)s.") % {"id": boss_id}, field="reports_to_id"
+                )
         data["reports_to"] = boss
     for key in ("title", "department", "layer", "disc", "phone", "email", "notes"):
         if key in data and data[key] is None:
@@ -108,8 +109,13 @@ def _fields(request, payload: Schema, *, partial: bool, account_id: int) -> dict
 
 @router.get("", response={200: ContactPage, **ERRORS})
 def list_contacts(request, filters: Query[ContactFilters]):
-    qs = selectors.contact_list(request.auth, account_id=filters.account_id, q=filters.q,
-                                status=filters.status, layer=filters.layer)
+    qs = selectors.contact_list(
+        request.auth,
+        account_id=filters.account_id,
+        q=filters.q,
+        status=filters.status,
+        layer=filters.layer,
+    )
     return paginate(qs, page=filters.page, page_size=filters.page_size)
 
 

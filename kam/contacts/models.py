@@ -29,26 +29,36 @@ class ContactStatus(models.TextChoices):
 
 class Contact(BaseModel):
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
         related_name="contacts",
     )
     name = models.CharField(_("name"), max_length=100)
     title = models.CharField(_("title"), max_length=100, blank=True, default="")
     department = models.CharField(_("department"), max_length=100, blank=True, default="")
     reports_to = models.ForeignKey(
-        "self", verbose_name=_("reports to"), null=True, blank=True, on_delete=models.SET_NULL,
+        "self",
+        verbose_name=_("reports to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="reports",
     )
-    layer = models.CharField(_("layer"), max_length=20, choices=Layer.choices, blank=True,
-                             default="")
-    disc = models.CharField(_("DISC"), max_length=1, choices=Disc.choices, blank=True,
-                            default="")
-    status = models.CharField(_("status"), max_length=10, choices=ContactStatus.choices,
-                              default=ContactStatus.ACTIVE)
+    layer = models.CharField(
+        _("layer"), max_length=20, choices=Layer.choices, blank=True, default=""
+    )
+    disc = models.CharField(_("DISC"), max_length=1, choices=Disc.choices, blank=True, default="")
+    status = models.CharField(
+        _("status"), max_length=10, choices=ContactStatus.choices, default=ContactStatus.ACTIVE
+    )
     is_external = models.BooleanField(
-        _("outside the account"), default=False,
-        help_text=_("Someone who sways the buying team from outside, e.g. a superior "
-                    "authority or a relative."),
+        _("outside the account"),
+        default=False,
+        help_text=_(
+            "Someone who sways the buying team from outside, e.g. a superior "
+            "authority or a relative."
+        ),
     )
     joined_at = models.DateField(_("took this post on"), null=True, blank=True)
     left_at = models.DateField(_("left on"), null=True, blank=True)

@@ -16,7 +16,9 @@ def contacts_for_user(user) -> QuerySet[Contact]:
 
 def contact_get_for_user(user, contact_id: int) -> Contact:
     contact = (
-        contacts_for_user(user).select_related("account", "reports_to").filter(pk=contact_id)
+        contacts_for_user(user)
+        .select_related("account", "reports_to")
+        .filter(pk=contact_id)
         .first()
     )
     if contact is None:
@@ -29,14 +31,14 @@ def contact_get_for_user(user, contact_id: int) -> Contact:
 contact_get_for_edit = contact_get_for_user
 
 
-def contact_list(user, *, account_id: int | None = None, q: str = "", status: str = "",
-                 layer: str = "") -> QuerySet[Contact]:
+def contact_list(
+    user, *, account_id: int | None = None, q: str = "", status: str = "", layer: str = ""
+) -> QuerySet[Contact]:
     qs = contacts_for_user(user).select_related("account", "reports_to")
     if account_id:
         qs = qs.filter(account_id=account_id)
     if q:
-        qs = qs.filter(Q(name__icontains=q) | Q(title__icontains=q) |
-                       Q(department__icontains=q))
+        qs = qs.filter(Q(name__icontains=q) | Q(title__icontains=q) | Q(department__icontains=q))
     if status:
         qs = qs.filter(status=status)
     if layer:

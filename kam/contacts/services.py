@@ -13,8 +13,19 @@ from kam.core import audit, clock, validation
 from kam.core.errors import ValidationFailed
 
 EDITABLE_FIELDS = (
-    "name", "title", "department", "reports_to", "layer", "disc", "status", "is_external",
-    "joined_at", "left_at", "phone", "email", "notes",
+    "name",
+    "title",
+    "department",
+    "reports_to",
+    "layer",
+    "disc",
+    "status",
+    "is_external",
+    "joined_at",
+    "left_at",
+    "phone",
+    "email",
+    "notes",
 )
 
 
@@ -27,8 +38,9 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
         if name == "name":
             out[name] = validation.text(value, field=name, max_length=100, required=True)
         elif name in ("title", "department", "phone"):
-            out[name] = validation.text(value, field=name, max_length=100 if name != "phone"
-                                        else 50)
+            out[name] = validation.text(
+                value, field=name, max_length=100 if name != "phone" else 50
+            )
         elif name == "email":
             email = validation.text(value, field=name, max_length=200)
             if email and ("@" not in email or " " in email):
@@ -41,8 +53,9 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
         elif name == "disc":
             out[name] = validation.choice(value, field=name, choices=Disc)
         elif name == "status":
-            out[name] = validation.choice(value, field=name, choices=ContactStatus,
-                                          allow_blank=False)
+            out[name] = validation.choice(
+                value, field=name, choices=ContactStatus, allow_blank=False
+            )
         elif name in ("joined_at", "left_at"):
             out[name] = validation.date(value, field=name)
         elif name == "is_external":
@@ -66,8 +79,8 @@ def _check_consistency(contact: Contact) -> None:
         while node is not None:
             if node.pk in seen:
                 raise ValidationFailed(
-                    _("%(name)s cannot report to %(boss)s: that would make a reporting "
-                      "circle.") % {"name": contact.name, "boss": boss.name},
+                    _("%(name)s cannot report to %(boss)s: that would make a reporting circle.")
+                    % {"name": contact.name, "boss": boss.name},
                     field="reports_to_id",
                 )
             seen.add(node.pk)
@@ -80,8 +93,9 @@ def _check_consistency(contact: Contact) -> None:
             field="left_at",
         )
     if contact.joined_at and contact.left_at and contact.left_at < contact.joined_at:
-        raise ValidationFailed(_("The leaving date is before the date they took the post."),
-                               field="left_at")
+        raise ValidationFailed(
+            _("The leaving date is before the date they took the post."), field="left_at"
+        )
 
 
 @transaction.atomic
@@ -91,7 +105,10 @@ def contact_create(*, actor, account, name: str, **fields: Any) -> Contact:
     _check_consistency(contact)
     contact.save()
     audit.record(
-        actor=actor, entity="contact", entity_id=contact.pk, action="created",
+        actor=actor,
+        entity="contact",
+        entity_id=contact.pk,
+        action="created",
         after={"account": account.pk, **audit.snapshot(contact, EDITABLE_FIELDS)},
         account_id=account.pk,
     )
@@ -107,8 +124,11 @@ def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
     if not after:
         return contact
     if "reports_to" in after:
-        contact.reports_to = (Contact.objects.filter(pk=contact.reports_to_id).first()
-                              if contact.reports_to_id else None)
+        contact.reports_to = (
+            Contact.objects.filter(pk=contact.reports_to_id).first()
+            if contact.reports_to_id
+            else None
+        )
     left_before = contact.left_at
     _check_consistency(contact)  # may fill in the leaving date
     if contact.left_at != left_before:
@@ -117,8 +137,15 @@ def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
     contact.updated_at = clock.now()
     contact.save(update_fields=[*after.keys(), "updated_at"])
     action = "left" if after.get("status") == ContactStatus.LEFT else "updated"
-    audit.record(actor=actor, entity="contact", entity_id=contact.pk, action=action,
-                 before=before, after=after, account_id=contact.account_id)
+    audit.record(
+        actor=actor,
+        entity="contact",
+        entity_id=contact.pk,
+        action=action,
+        before=before,
+        after=after,
+        account_id=contact.account_id,
+    )
     return contact
 
 
@@ -129,6 +156,12 @@ def contact_delete(*, actor, contact: Contact) -> None:
     reports = list(contact.reports.all())
     for person in reports:
         contact_update(actor=actor, contact=person, reports_to=contact.reports_to)
-    audit.record(actor=actor, entity="contact", entity_id=contact.pk, action="deleted",
-                 before=audit.snapshot(contact, EDITABLE_FIELDS), account_id=contact.account_id)
+    audit.record(
+        actor=actor,
+        entity="contact",
+        entity_id=contact.pk,
+        action="deleted",
+        before=audit.snapshot(contact, EDITABLE_FIELDS),
+        account_id=contact.account_id,
+    )
     contact.delete()

@@ -75,8 +75,9 @@ def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
 
 _PYDANTIC_MESSAGES = {
     "missing": lambda e: _("This field is required."),
-    "string_too_long": lambda e: _("Use at most %(max)s characters.")
-    % {"max": e.get("ctx", {}).get("max_length")},
+    "string_too_long": lambda e: (
+        _("Use at most %(max)s characters.") % {"max": e.get("ctx", {}).get("max_length")}
+    ),
     "string_too_short": lambda e: _("This field cannot be empty."),
     "int_parsing": lambda e: _("Enter a whole number."),
     "int_type": lambda e: _("Enter a whole number."),
@@ -87,14 +88,18 @@ _PYDANTIC_MESSAGES = {
     "date_parsing": lambda e: _("Enter a date as YYYY-MM-DD."),
     "date_type": lambda e: _("Enter a date as YYYY-MM-DD."),
     "bool_parsing": lambda e: _("Enter true or false."),
-    "literal_error": lambda e: _("Use one of: %(expected)s.")
-    % {"expected": e.get("ctx", {}).get("expected", "")},
-    "enum": lambda e: _("Use one of: %(expected)s.")
-    % {"expected": e.get("ctx", {}).get("expected", "")},
-    "greater_than_equal": lambda e: _("Enter a value of at least %(min)s.")
-    % {"min": e.get("ctx", {}).get("ge")},
-    "less_than_equal": lambda e: _("Enter a value of at most %(max)s.")
-    % {"max": e.get("ctx", {}).get("le")},
+    "literal_error": lambda e: (
+        _("Use one of: %(expected)s.") % {"expected": e.get("ctx", {}).get("expected", "")}
+    ),
+    "enum": lambda e: (
+        _("Use one of: %(expected)s.") % {"expected": e.get("ctx", {}).get("expected", "")}
+    ),
+    "greater_than_equal": lambda e: (
+        _("Enter a value of at least %(min)s.") % {"min": e.get("ctx", {}).get("ge")}
+    ),
+    "less_than_equal": lambda e: (
+        _("Enter a value of at most %(max)s.") % {"max": e.get("ctx", {}).get("le")}
+    ),
     "extra_forbidden": lambda e: _("Unknown field: remove it."),
     "json_invalid": lambda e: _("The request body is not valid JSON."),
     "model_attributes_type": lambda e: _("Send a JSON object."),
@@ -106,8 +111,9 @@ _PYDANTIC_MESSAGES = {
 
 def _message(err: dict) -> str:
     maker = _PYDANTIC_MESSAGES.get(err.get("type", ""))
-    return maker(err) if maker else _("This value is not valid: %(msg)s") % {
-        "msg": err.get("msg", "")}
+    return (
+        maker(err) if maker else _("This value is not valid: %(msg)s") % {"msg": err.get("msg", "")}
+    )
 
 
 def install_error_handlers(api) -> None:
@@ -121,19 +127,27 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(NinjaValidationError)
     def validation_error(request, exc: NinjaValidationError):
-        errors = [{"field": _field_name(e.get("loc", ())), "message": _message(e)}
-                  for e in exc.errors]
+        errors = [
+            {"field": _field_name(e.get("loc", ())), "message": _message(e)} for e in exc.errors
+        ]
         first = errors[0] if errors else {"field": "body", "message": _("Invalid request.")}
-        body = {"detail": f"{first['field']}: {first['message']}", "field": first["field"],
-                "errors": errors}
+        body = {
+            "detail": f"{first['field']}: {first['message']}",
+            "field": first["field"],
+            "errors": errors,
+        }
         return api.create_response(request, body, status=422)
 
     @api.exception_handler(AuthenticationError)
     def auth_error(request, exc):
         return api.create_response(
             request,
-            {"detail": _("Sign in first: send 'Authorization: Bearer <token>' "
-                         "(get one with 'kam token NAME').")},
+            {
+                "detail": _(
+                    "Sign in first: send 'Authorization: Bearer <token>' "
+                    "(get one with 'kam token NAME')."
+                )
+            },
             status=401,
         )
 
@@ -160,5 +174,5 @@ def paginate(qs: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
         )
     count = qs.count()
     offset = (page - 1) * page_size
-    items = list(qs[offset: offset + page_size]) if offset < count else []
+    items = list(qs[offset : offset + page_size]) if offset < count else []
     return {"items": items, "count": count, "page": page, "page_size": page_size}

@@ -26,7 +26,10 @@ class Event(models.Model):
 
     at = models.DateTimeField(default=clock.now, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     entity = models.CharField(max_length=40)  # "account", "contact", "opportunity", ...
@@ -46,6 +49,9 @@ class Event(models.Model):
             models.Index(fields=["account_id", "at"]),
         ]
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.entity}#{self.entity_id} {self.action}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

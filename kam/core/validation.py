@@ -23,15 +23,16 @@ def text(value: Any, *, field: str, max_length: int, required: bool = False) -> 
         raise ValidationFailed(_("This field is required."), field=field)
     if len(value) > max_length:
         raise ValidationFailed(
-            _("Use at most %(max)d characters (this has %(n)d).") % {"max": max_length,
-                                                                     "n": len(value)},
+            _("Use at most %(max)d characters (this has %(n)d).")
+            % {"max": max_length, "n": len(value)},
             field=field,
         )
     return value
 
 
-def choice(value: Any, *, field: str, choices: type[models.TextChoices],
-           allow_blank: bool = True) -> str:
+def choice(
+    value: Any, *, field: str, choices: type[models.TextChoices], allow_blank: bool = True
+) -> str:
     if value is None or value == "":
         if allow_blank:
             return ""
@@ -65,8 +66,7 @@ def money(value: Any, *, field: str, required: bool = False) -> Decimal | None:
     return amount
 
 
-def whole_number(value: Any, *, field: str, minimum: int = 0,
-                 maximum: int = 100_000) -> int | None:
+def whole_number(value: Any, *, field: str, minimum: int = 0, maximum: int = 100_000) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, int):

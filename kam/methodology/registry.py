@@ -71,7 +71,7 @@ def build(playbook_dirs: list[Path], buyer_file: Path = BUYER_PROCESS_FILE) -> M
             if book.key != path.stem:
                 raise MethodologyError(
                     f"{path}: key '{book.key}' must match the file name; rename the file to "
-                    f"{book.key}.toml or set key = \"{path.stem}\"."
+                    f'{book.key}.toml or set key = "{path.stem}".'
                 )
             if book.key in playbooks:
                 raise MethodologyError(

@@ -27,11 +27,15 @@ class Priority(models.TextChoices):
 
 class Opportunity(BaseModel):
     account = models.ForeignKey(
-        "accounts.Account", verbose_name=_("account"), on_delete=models.PROTECT,
+        "accounts.Account",
+        verbose_name=_("account"),
+        on_delete=models.PROTECT,
         related_name="opportunities",
     )
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("owner"), on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        on_delete=models.PROTECT,
         related_name="opportunities",
     )
     name = models.CharField(_("name"), max_length=200)
@@ -43,10 +47,12 @@ class Opportunity(BaseModel):
     stage = models.CharField(_("stage"), max_length=40)
     stage_entered_at = models.DateTimeField(_("in this stage since"), default=clock.now)
     buyer_stage = models.CharField(_("buyer stage"), max_length=40)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices,
-                              default=Status.OPEN)
-    priority = models.CharField(_("priority"), max_length=1, choices=Priority.choices,
-                                blank=True, default="")
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+    )
+    priority = models.CharField(
+        _("priority"), max_length=1, choices=Priority.choices, blank=True, default=""
+    )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("close reason"), blank=True, default="")
     description = models.TextField(_("description"), blank=True, default="")

@@ -18,8 +18,10 @@ def opportunities_for_user(user) -> QuerySet[Opportunity]:
 
 def opportunity_get_for_user(user, opportunity_id: int) -> Opportunity:
     opp = (
-        opportunities_for_user(user).select_related("account", "owner")
-        .filter(pk=opportunity_id).first()
+        opportunities_for_user(user)
+        .select_related("account", "owner")
+        .filter(pk=opportunity_id)
+        .first()
     )
     if opp is None:
         raise NotFound(_("No such opportunity, or it is not shared with you."))
@@ -31,9 +33,18 @@ opportunity_get_for_edit = opportunity_get_for_user
 
 
 def opportunity_list(
-    user, *, q: str = "", account_id: int | None = None, owner_id: int | None = None,
-    status: str = "", stage: str = "", playbook: str = "", buyer_stage: str = "",
-    priority: str = "", close_from: dt.date | None = None, close_to: dt.date | None = None,
+    user,
+    *,
+    q: str = "",
+    account_id: int | None = None,
+    owner_id: int | None = None,
+    status: str = "",
+    stage: str = "",
+    playbook: str = "",
+    buyer_stage: str = "",
+    priority: str = "",
+    close_from: dt.date | None = None,
+    close_to: dt.date | None = None,
 ) -> QuerySet[Opportunity]:
     qs = opportunities_for_user(user).select_related("account", "owner")
     if q:

@@ -5,6 +5,7 @@ edited on its own; every change is an event in the deal's history."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db import transaction
@@ -18,10 +19,23 @@ from kam.opportunities import rules
 from kam.opportunities.models import Opportunity
 
 EDITABLE_FIELDS = (
-    "name", "code", "amount", "currency", "expected_close", "buyer_stage", "description",
+    "name",
+    "code",
+    "amount",
+    "currency",
+    "expected_close",
+    "buyer_stage",
+    "description",
     "owner",
 )
-SNAPSHOT_FIELDS = ("account", "playbook", "stage", "status", *EDITABLE_FIELDS)
+SNAPSHOT_FIELDS = (
+    "account",
+    "playbook",
+    "stage",
+    "stage_entered_at",
+    "status",
+    *EDITABLE_FIELDS,
+)
 
 
 def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict[str, Any]:
@@ -34,9 +48,12 @@ def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict
             out[name] = validation.text(value, field=name, max_length=200, required=True)
         elif name == "code":
             code = validation.text(value, field=name, max_length=64) or None
-            if code and Opportunity.objects.filter(code=code).exclude(
-                pk=getattr(instance, "pk", None)
-            ).exists():
+            if (
+                code
+                and Opportunity.objects.filter(code=code)
+                .exclude(pk=getattr(instance, "pk", None))
+                .exists()
+            ):
                 raise ValidationFailed(
                     _("Another opportunity already uses the code “%(code)s”.") % {"code": code},
                     field="code",
@@ -47,8 +64,9 @@ def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict
         elif name == "currency":
             currency = validation.text(value, field=name, max_length=3, required=True).upper()
             if len(currency) != 3 or not currency.isalpha():
-                raise ValidationFailed(_("Use a three-letter currency code such as CNY."),
-                                       field=name)
+                raise ValidationFailed(
+                    _("Use a three-letter currency code such as CNY."), field=name
+                )
             out[name] = currency
         elif name == "expected_close":
             out[name] = validation.date(value, field=name, required=True)
@@ -73,17 +91,30 @@ def _check_owner(actor, owner) -> None:
         raise ValidationFailed(_("This user is disabled."), field="owner_id")
     if not may_own(actor, owner):
         raise PermissionDenied(
-            _("You cannot give records to %(user)s: they are not in your team.")
-            % {"user": owner},
+            _("You cannot give records to %(user)s: they are not in your team.") % {"user": owner},
             field="owner_id",
         )
 
 
 @transaction.atomic
 def opportunity_create(
-    *, actor, account, name: str, amount: Any, expected_close: Any,
-    playbook: str | None = None, owner=None, **fields: Any,
+    *,
+    actor,
+    account,
+    name: str,
+    amount: Any,
+    expected_close: Any,
+    playbook: str | None = None,
+    owner=None,
+    stage: str | None = None,
+    stage_entered_at: dt.datetime | None = None,
+    **fields: Any,
 ) -> Opportunity:
+    """Start a deal at its playbook's first stage.
+
+    `stage` / `stage_entered_at` exist for bringing in deals that were already under
+    way before KAM (import, demo): the deal is recorded where it stands, and its
+    created event says so. Moving a deal afterwards is the process engine's job."""
     playbook_key = playbook or registry.default_playbook_key()
     if playbook_key not in registry.playbook_keys():
         raise ValidationFailed(
@@ -95,18 +126,36 @@ def opportunity_create(
     data = _clean({"name": name, "amount": amount, "expected_close": expected_close, **fields})
     owner = owner or actor
     _check_owner(actor, owner)
+    if stage is not None and stage not in book.stage_keys:
+        raise ValidationFailed(
+            _("Unknown stage “%(value)s” for playbook %(book)s; use one of: %(keys)s.")
+            % {"value": stage, "book": playbook_key, "keys": ", ".join(book.stage_keys)},
+            field="stage",
+        )
+    if stage_entered_at is not None and stage_entered_at > clock.now():
+        raise ValidationFailed(
+            _("The stage cannot have been entered in the future."), field="stage_entered_at"
+        )
     data.setdefault(
         "buyer_stage",
         rules.initial_buyer_stage(playbook=book, buyer=registry.buyer_process()),
     )
     opp = Opportunity(
-        account=account, playbook=playbook_key, stage=book.first_stage.key,
-        stage_entered_at=clock.now(), owner=owner, **data,
+        account=account,
+        playbook=playbook_key,
+        stage=stage or book.first_stage.key,
+        stage_entered_at=stage_entered_at or clock.now(),
+        owner=owner,
+        **data,
     )
     opp.save()
     audit.record(
-        actor=actor, entity="opportunity", entity_id=opp.pk, action="created",
-        after=audit.snapshot(opp, SNAPSHOT_FIELDS), opportunity_id=opp.pk,
+        actor=actor,
+        entity="opportunity",
+        entity_id=opp.pk,
+        action="created",
+        after=audit.snapshot(opp, SNAPSHOT_FIELDS),
+        opportunity_id=opp.pk,
         account_id=account.pk,
     )
     return opp
@@ -123,19 +172,29 @@ def opportunity_update(*, actor, opportunity: Opportunity, **changes: Any) -> Op
     before, after = audit.apply_changes(opportunity, data)
     stage_before, stage_after = (
         audit.apply_changes(opportunity, {"buyer_stage": buyer_stage})
-        if buyer_stage is not None else ({}, {})
+        if buyer_stage is not None
+        else ({}, {})
     )
     if not after and not stage_after:
         return opportunity
     opportunity.updated_at = clock.now()
     opportunity.save(update_fields=[*after.keys(), *stage_after.keys(), "updated_at"])
-    common = {"entity": "opportunity", "entity_id": opportunity.pk,
-              "opportunity_id": opportunity.pk, "account_id": opportunity.account_id}
+    common = {
+        "entity": "opportunity",
+        "entity_id": opportunity.pk,
+        "opportunity_id": opportunity.pk,
+        "account_id": opportunity.account_id,
+    }
     if after:
         audit.record(actor=actor, action="updated", before=before, after=after, **common)
     if stage_after:
-        audit.record(actor=actor, action="buyer_stage_changed", before=stage_before,
-                     after=stage_after, **common)
+        audit.record(
+            actor=actor,
+            action="buyer_stage_changed",
+            before=stage_before,
+            after=stage_after,
+            **common,
+        )
     return opportunity
 
 
@@ -144,8 +203,12 @@ def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
     """For entries made by mistake. A real deal that ends is closed (won/lost/abandoned)
     by the process engine, keeping its history."""
     audit.record(
-        actor=actor, entity="opportunity", entity_id=opportunity.pk, action="deleted",
-        before=audit.snapshot(opportunity, SNAPSHOT_FIELDS), opportunity_id=opportunity.pk,
+        actor=actor,
+        entity="opportunity",
+        entity_id=opportunity.pk,
+        action="deleted",
+        before=audit.snapshot(opportunity, SNAPSHOT_FIELDS),
+        opportunity_id=opportunity.pk,
         account_id=opportunity.account_id,
     )
     opportunity.delete()
@@ -153,6 +216,7 @@ def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
 
 def opportunity_win_probability(opportunity: Opportunity) -> tuple[int, list[rules.Factor]]:
     return rules.win_probability(
-        playbook=registry.playbook(opportunity.playbook), stage=opportunity.stage,
+        playbook=registry.playbook(opportunity.playbook),
+        stage=opportunity.stage,
         status=opportunity.status,
     )

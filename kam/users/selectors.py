@@ -14,8 +14,9 @@ def user_get_for_assignment(user_id: int) -> User:
     service's check (core.permissions.may_own)."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None:
-        raise ValidationFailed(_("No active user with id %(id)s.") % {"id": user_id},
-                               field="owner_id")
+        raise ValidationFailed(
+            _("No active user with id %(id)s.") % {"id": user_id}, field="owner_id"
+        )
     return user
 
 
@@ -28,4 +29,3 @@ def assignable_users(actor) -> QuerySet[User]:
     if actor.role == Role.MANAGER and actor.team_id:
         return qs.filter(team_id=actor.team_id).order_by("username")
     return qs.filter(pk=actor.pk)
-

@@ -42,8 +42,9 @@ def user_create(
             _("Unknown role “%(role)s”: use rep, manager or admin.") % {"role": role}, field="role"
         )
     if User.objects.filter(username=username).exists():
-        raise Conflict(_("A user named “%(name)s” already exists.") % {"name": username},
-                       field="username")
+        raise Conflict(
+            _("A user named “%(name)s” already exists.") % {"name": username}, field="username"
+        )
     user = User(username=username, role=role, display_name=display_name)
     if team:
         user.team = team_get_or_create(name=team)
@@ -57,8 +58,13 @@ def user_create(
         user.set_unusable_password()
     user.is_staff = role == Role.ADMIN
     user.save()
-    audit.record(actor=actor, entity="user", entity_id=user.pk, action="created",
-                 after={"username": username, "role": role, "team": team or ""})
+    audit.record(
+        actor=actor,
+        entity="user",
+        entity_id=user.pk,
+        action="created",
+        after={"username": username, "role": role, "team": team or ""},
+    )
     return user
 
 
@@ -66,8 +72,13 @@ def token_create(*, user: User, name: str = "") -> str:
     """Return a new raw token; it is shown once and never stored in clear."""
     raw = "kam_" + secrets.token_urlsafe(32)
     ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw), prefix=raw[:12])
-    audit.record(actor=user, entity="user", entity_id=user.pk, action="token_created",
-                 after={"prefix": raw[:12], "name": name})
+    audit.record(
+        actor=user,
+        entity="user",
+        entity_id=user.pk,
+        action="token_created",
+        after={"prefix": raw[:12], "name": name},
+    )
     return raw
 
 
