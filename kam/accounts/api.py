@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts import selectors, services
 from kam.core.api_support import ErrorOut, ValidationErrorOut, paginate
@@ -122,7 +122,7 @@ def list_accounts(request, filters: Query[AccountFilters]):
 def create_account(request, payload: AccountIn):
     data = _fields(request, payload, partial=False)
     account = services.account_create(actor=request.auth, **data)
-    return 201, account
+    return Status(201, account)
 
 
 @router.get("/{int:account_id}", response={200: AccountOut, **ERRORS})
@@ -144,4 +144,4 @@ def update_account(request, account_id: int, payload: AccountPatch):
 def delete_account(request, account_id: int):
     account = selectors.account_get_for_edit(request.auth, account_id)
     services.account_delete(actor=request.auth, account=account)
-    return 204, None
+    return Status(204, None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts.selectors import accounts_for_user
 from kam.contacts import selectors, services
@@ -130,7 +130,7 @@ def create_contact(request, payload: ContactIn):
         )
     data = _fields(request, payload, partial=False, account_id=account.pk)
     contact = services.contact_create(actor=request.auth, account=account, **data)
-    return 201, Contact.objects.select_related("account").get(pk=contact.pk)
+    return Status(201, Contact.objects.select_related("account").get(pk=contact.pk))
 
 
 @router.get("/{int:contact_id}", response={200: ContactOut, **ERRORS})
@@ -149,4 +149,4 @@ def update_contact(request, contact_id: int, payload: ContactPatch):
 def delete_contact(request, contact_id: int):
     contact = selectors.contact_get_for_edit(request.auth, contact_id)
     services.contact_delete(actor=request.auth, contact=contact)
-    return 204, None
+    return Status(204, None)

@@ -153,7 +153,11 @@ def install_error_handlers(api) -> None:
 
     @api.exception_handler(HttpError)
     def http_error(request, exc: HttpError):
-        return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+        detail = str(exc)
+        if detail.startswith("Cannot parse request body"):
+            detail = _("The request body is not valid JSON: send a JSON object.")
+            return api.create_response(request, {"detail": detail, "field": "body"}, status=400)
+        return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
 class PageParams(Schema):

@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts.selectors import accounts_for_user
 from kam.core.api_support import ErrorOut, ValidationErrorOut, paginate
@@ -158,7 +158,7 @@ def create_opportunity(request, payload: OpportunityIn):
         )
     data = _fields(payload, partial=False)
     opp = services.opportunity_create(actor=request.auth, account=account, **data)
-    return 201, selectors.opportunity_get_for_user(request.auth, opp.pk)
+    return Status(201, selectors.opportunity_get_for_user(request.auth, opp.pk))
 
 
 @router.get("/{int:opportunity_id}", response={200: OpportunityOut, **ERRORS})
@@ -178,7 +178,7 @@ def update_opportunity(request, opportunity_id: int, payload: OpportunityPatch):
 def delete_opportunity(request, opportunity_id: int):
     opp = selectors.opportunity_get_for_edit(request.auth, opportunity_id)
     services.opportunity_delete(actor=request.auth, opportunity=opp)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/{int:opportunity_id}/history", response={200: list[EventOut], **ERRORS})

@@ -1,0 +1,100 @@
+"""Shared fixtures: a small organisation with two teams, built through services,
+and an API client that authenticates with a real bearer token."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from kam.accounts.services import account_create
+from kam.contacts.services import contact_create
+from kam.opportunities.services import opportunity_create
+from kam.users.services import token_create, user_create
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 at production strength costs ~0.3 s a user; tests make dozens."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class World:
+    admin: Any
+    manager_east: Any
+    rep_a: Any  # East
+    rep_b: Any  # East
+    manager_west: Any
+    rep_c: Any  # West
+
+
+@pytest.fixture
+def world(db) -> World:
+    return World(
+        admin=user_create(username="admin", role="admin", password="admin-pass-123"),
+        manager_east=user_create(username="m_east", role="manager", team="East",
+                                 password="manager-pass-123"),
+        rep_a=user_create(username="rep_a", role="rep", team="East", password="rep-pass-123"),
+        rep_b=user_create(username="rep_b", role="rep", team="East", password="rep-pass-123"),
+        manager_west=user_create(username="m_west", role="manager", team="West",
+                                 password="manager-pass-123"),
+        rep_c=user_create(username="rep_c", role="rep", team="West", password="rep-pass-123"),
+    )
+
+
+class ApiClient:
+    """The HTTP API as a script would use it: JSON in, JSON out, a bearer token."""
+
+    def __init__(self, user=None, language: str = "en"):
+        self.client = Client()
+        self.headers: dict[str, str] = {"HTTP_ACCEPT_LANGUAGE": language}
+        if user is not None:
+            self.headers["HTTP_AUTHORIZATION"] = f"Bearer {token_create(user=user)}"
+
+    def _send(self, method: str, path: str, body: Any = None, **params):
+        url = path if path.startswith("/") else f"/api/v1/{path}"
+        kwargs: dict[str, Any] = dict(self.headers)
+        if body is not None:
+            kwargs["data"] = body if isinstance(body, str | bytes) else json.dumps(body)
+            kwargs["content_type"] = "application/json"
+        if params:
+            kwargs["data"] = params
+        return getattr(self.client, method)(url, **kwargs)
+
+    def get(self, path: str, **params):
+        return self._send("get", path, **params)
+
+    def post(self, path: str, body: Any = None):
+        return self._send("post", path, body if body is not None else {})
+
+    def patch(self, path: str, body: Any):
+        return self._send("patch", path, body)
+
+    def put(self, path: str, body: Any):
+        return self._send("put", path, body)
+
+    def delete(self, path: str):
+        return self._send("delete", path)
+
+
+@pytest.fixture
+def api_as():
+    return lambda user, language="en": ApiClient(user, language)
+
+
+@pytest.fixture
+def book(world):
+    """One account, contact and opportunity per rep."""
+    out = {}
+    for rep in (world.rep_a, world.rep_b, world.rep_c):
+        account = account_create(actor=rep, name=f"Account of {rep.username}")
+        contact = contact_create(actor=rep, account=account, name=f"Buyer of {rep.username}")
+        opp = opportunity_create(actor=rep, account=account, name=f"Deal of {rep.username}",
+                                 amount="100000", expected_close=dt.date(2027, 6, 30))
+        out[rep.username] = {"account": account, "contact": contact, "opportunity": opp}
+    return out

@@ -1,0 +1,127 @@
+"""The `kam` command as a new user runs it: on a fresh data folder, in a real
+process (subprocess), reading what it prints."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+KAM = [sys.executable, "-m", "kam.cli"]
+
+
+def run(data_dir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "KAM_DATA_DIR": str(data_dir)}
+    env.pop("KAM_DATABASE_URL", None)
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run([*KAM, *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def test_user_add_and_token_work_on_a_fresh_data_folder(tmp_path):
+    # when
+    added = run(tmp_path, "user", "add", "zhang", "--role", "manager", "--team", "华东",
+                "--password", "a-good-password-1")
+    token = run(tmp_path, "token", "zhang")
+    # then
+    assert added.returncode == 0, added.stderr
+    assert "Created manager zhang, team 华东." in added.stdout
+    assert token.returncode == 0, token.stderr
+    assert token.stdout.split()[-1].startswith("kam_")
+    assert (tmp_path / "kam.sqlite3").exists()
+    assert (tmp_path / "secret_key").exists()
+    assert oct((tmp_path / "secret_key").stat().st_mode)[-3:] == "600"
+
+
+def test_user_add_generates_and_prints_a_password_when_none_given(tmp_path):
+    result = run(tmp_path, "user", "add", "li", "--role", "rep")
+    assert result.returncode == 0
+    assert "Password: " in result.stdout
+
+
+def test_user_add_refuses_duplicates_and_weak_passwords(tmp_path):
+    run(tmp_path, "user", "add", "li", "--role", "rep")
+    duplicate = run(tmp_path, "user", "add", "li", "--role", "rep")
+    weak = run(tmp_path, "user", "add", "wang", "--role", "rep", "--password", "123")
+    assert duplicate.returncode == 2
+    assert "already exists" in duplicate.stderr
+    assert weak.returncode == 2
+    assert "(password)" in weak.stderr
+    assert "Traceback" not in duplicate.stderr + weak.stderr
+
+
+def test_user_add_rejects_unknown_role(tmp_path):
+    result = run(tmp_path, "user", "add", "li", "--role", "boss")
+    assert result.returncode == 2
+    assert "invalid choice: 'boss'" in result.stderr
+
+
+def test_token_for_unknown_user_says_how_to_create_one(tmp_path):
+    result = run(tmp_path, "token", "nobody")
+    assert result.returncode == 2
+    assert "kam user add nobody" in result.stderr
+
+
+def test_broken_playbook_stops_with_file_and_field(tmp_path):
+    # given
+    (tmp_path / "playbooks").mkdir()
+    (tmp_path / "playbooks" / "mine.toml").write_text('key = "mine"\nstages = []\n',
+                                                        encoding="utf-8")
+    # when
+    result = run(tmp_path, "user", "add", "li", "--role", "rep")
+    # then
+    assert result.returncode == 2
+    assert "mine.toml" in result.stderr
+    assert "stages" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_database_url_is_a_clear_error(tmp_path):
+    env = {**os.environ, "KAM_DATA_DIR": str(tmp_path), "KAM_DATABASE_URL": "nonsense://x"}
+    result = subprocess.run([*KAM, "user", "add", "li", "--role", "rep"], env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 2
+    assert "KAM_DATABASE_URL" in result.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_migrates_a_fresh_folder_and_answers_the_api(tmp_path):
+    # given
+    assert run(tmp_path, "user", "add", "li", "--role", "rep").returncode == 0
+    token = run(tmp_path, "token", "li").stdout.split()[-1]
+    port = _free_port()
+    env = {**os.environ, "KAM_DATA_DIR": str(tmp_path)}
+    server = subprocess.Popen([*KAM, "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        # when
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/v1/accounts",
+                    headers={"Authorization": f"Bearer {token}"})
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    body = json.loads(response.read())
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail("kam serve did not answer: " + (server.stdout.read() or ""))
+                time.sleep(0.3)
+        # then
+        assert body == {"items": [], "count": 0, "page": 1, "page_size": 50}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
