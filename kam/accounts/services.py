@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from kam.accounts.models import Account, AccountType, Nature, Size
 from kam.core import audit, clock, validation
-from kam.core.errors import Conflict, PermissionDenied, ValidationFailed
-from kam.core.permissions import may_own
+from kam.core.errors import Conflict
+from kam.core.permissions import check_assignable
 
 EDITABLE_FIELDS = (
     "name",
@@ -40,18 +40,13 @@ def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str
         if name == "name":
             out[name] = validation.text(value, field=name, max_length=200, required=True)
         elif name == "code":
-            code = validation.text(value, field=name, max_length=64) or None
-            if (
-                code
-                and Account.objects.filter(code=code)
-                .exclude(pk=getattr(instance, "pk", None))
-                .exists()
-            ):
-                raise ValidationFailed(
-                    _("Another account already uses the code “%(code)s”.") % {"code": code},
-                    field="code",
-                )
-            out[name] = code
+            out[name] = validation.unique_code(
+                value,
+                field=name,
+                model=Account,
+                instance=instance,
+                message=_("Another account already uses the code “%(code)s”."),
+            )
         elif name in ("industry", "region"):
             out[name] = validation.text(value, field=name, max_length=100)
         elif name == "notes":
@@ -71,23 +66,11 @@ def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str
     return out
 
 
-def _check_owner(actor, owner) -> None:
-    if owner is None:
-        raise ValidationFailed(_("Choose the account manager."), field="owner_id")
-    if not owner.is_active:
-        raise ValidationFailed(_("This user is disabled."), field="owner_id")
-    if not may_own(actor, owner):
-        raise PermissionDenied(
-            _("You cannot give records to %(user)s: they are not in your team.") % {"user": owner},
-            field="owner_id",
-        )
-
-
 @transaction.atomic
 def account_create(*, actor, name: str, owner=None, **fields: Any) -> Account:
     data = _clean({"name": name, **fields})
     owner = owner or actor
-    _check_owner(actor, owner)
+    check_assignable(actor, owner)
     account = Account(**data, owner=owner)
     account.save()
     audit.record(
@@ -105,7 +88,7 @@ def account_create(*, actor, name: str, owner=None, **fields: Any) -> Account:
 def account_update(*, actor, account: Account, **changes: Any) -> Account:
     data = _clean(changes, instance=account)
     if "owner" in data and data["owner"].pk != account.owner_id:
-        _check_owner(actor, data["owner"])
+        check_assignable(actor, data["owner"])
     before, after = audit.apply_changes(account, data)
     if not after:
         return account

@@ -10,11 +10,10 @@ from ninja import Field, Query, Router, Schema, Status
 from kam.accounts.selectors import accounts_for_user
 from kam.contacts import selectors, services
 from kam.contacts.models import Contact
-from kam.core.api_support import ErrorOut, ValidationErrorOut, paginate
+from kam.core.api_support import ERRORS, paginate
 from kam.core.errors import ValidationFailed
 
 router = Router(tags=["contacts"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
 
 
 class ContactFields(Schema):

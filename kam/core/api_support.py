@@ -67,6 +67,10 @@ class ValidationErrorOut(Schema):
     errors: list[FieldError] = []
 
 
+# The error answers every endpoint may give; declared so the OpenAPI schema tells the truth.
+ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
+
+
 def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload")]
     # ninja nests the body under the parameter name; drop it when it leads.

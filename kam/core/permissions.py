@@ -8,7 +8,9 @@ not reveal that the record exists."""
 from __future__ import annotations
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
+from kam.core.errors import PermissionDenied, ValidationFailed
 from kam.users.models import Role
 
 
@@ -30,3 +32,16 @@ def may_own(user, owner) -> bool:
     if user.role == Role.MANAGER:
         return owner.pk == user.pk or (user.team_id is not None and owner.team_id == user.team_id)
     return owner.pk == user.pk
+
+
+def check_assignable(actor, owner) -> None:
+    """Raise unless `actor` may make `owner` the owner of a record."""
+    if owner is None:
+        raise ValidationFailed(_("Choose an owner."), field="owner_id")
+    if not owner.is_active:
+        raise ValidationFailed(_("This user is disabled."), field="owner_id")
+    if not may_own(actor, owner):
+        raise PermissionDenied(
+            _("You cannot give records to %(user)s: they are not in your team.") % {"user": owner},
+            field="owner_id",
+        )

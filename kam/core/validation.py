@@ -94,3 +94,18 @@ def date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
         return date(dt.date.fromisoformat(str(value)), field=field)
     except ValueError:
         raise ValidationFailed(_("Enter a date as YYYY-MM-DD."), field=field) from None
+
+
+def unique_code(
+    value: Any, *, field: str, model: type[models.Model], instance=None, message: str
+) -> str | None:
+    """An optional external reference (ERP code, import key) that must stay unique."""
+    code = text(value, field=field, max_length=64) or None
+    if (
+        code
+        and model._default_manager.filter(code=code)
+        .exclude(pk=getattr(instance, "pk", None))
+        .exists()
+    ):
+        raise ValidationFailed(message % {"code": code}, field=field)
+    return code

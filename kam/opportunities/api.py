@@ -9,13 +9,12 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts.selectors import accounts_for_user
-from kam.core.api_support import ErrorOut, ValidationErrorOut, paginate
+from kam.core.api_support import ERRORS, paginate
 from kam.core.errors import ValidationFailed
 from kam.opportunities import selectors, services
 from kam.users.selectors import user_get_for_assignment
 
 router = Router(tags=["opportunities"])
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
 
 
 class OpportunityIn(Schema):

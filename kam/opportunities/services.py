@@ -12,8 +12,8 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
-from kam.core.errors import PermissionDenied, ValidationFailed
-from kam.core.permissions import may_own
+from kam.core.errors import ValidationFailed
+from kam.core.permissions import check_assignable
 from kam.methodology import registry
 from kam.opportunities import rules
 from kam.opportunities.models import Opportunity
@@ -47,18 +47,13 @@ def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict
         if name == "name":
             out[name] = validation.text(value, field=name, max_length=200, required=True)
         elif name == "code":
-            code = validation.text(value, field=name, max_length=64) or None
-            if (
-                code
-                and Opportunity.objects.filter(code=code)
-                .exclude(pk=getattr(instance, "pk", None))
-                .exists()
-            ):
-                raise ValidationFailed(
-                    _("Another opportunity already uses the code “%(code)s”.") % {"code": code},
-                    field="code",
-                )
-            out[name] = code
+            out[name] = validation.unique_code(
+                value,
+                field=name,
+                model=Opportunity,
+                instance=instance,
+                message=_("Another opportunity already uses the code “%(code)s”."),
+            )
         elif name == "amount":
             out[name] = validation.money(value, field=name, required=True)
         elif name == "currency":
@@ -84,16 +79,6 @@ def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict
         elif name == "owner":
             out[name] = value
     return out
-
-
-def _check_owner(actor, owner) -> None:
-    if not owner.is_active:
-        raise ValidationFailed(_("This user is disabled."), field="owner_id")
-    if not may_own(actor, owner):
-        raise PermissionDenied(
-            _("You cannot give records to %(user)s: they are not in your team.") % {"user": owner},
-            field="owner_id",
-        )
 
 
 @transaction.atomic
@@ -125,7 +110,7 @@ def opportunity_create(
     book = registry.playbook(playbook_key)
     data = _clean({"name": name, "amount": amount, "expected_close": expected_close, **fields})
     owner = owner or actor
-    _check_owner(actor, owner)
+    check_assignable(actor, owner)
     if stage is not None and stage not in book.stage_keys:
         raise ValidationFailed(
             _("Unknown stage “%(value)s” for playbook %(book)s; use one of: %(keys)s.")
@@ -167,7 +152,7 @@ def opportunity_update(*, actor, opportunity: Opportunity, **changes: Any) -> Op
     (`buyer_stage_changed`) because alignment and progress are measured on it."""
     data = _clean(changes, instance=opportunity)
     if "owner" in data and data["owner"].pk != opportunity.owner_id:
-        _check_owner(actor, data["owner"])
+        check_assignable(actor, data["owner"])
     buyer_stage = data.pop("buyer_stage", None)
     before, after = audit.apply_changes(opportunity, data)
     stage_before, stage_after = (
