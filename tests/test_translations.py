@@ -64,5 +64,8 @@ def test_placeholders_survive_translation():
 
     pattern = re.compile(r"%\(\w+\)[sdf]|\{\w*\}")
     for entry in catalogue.translated_entries():
-        assert sorted(pattern.findall(entry.msgid)) == sorted(pattern.findall(entry.msgstr)), (
-            entry.msgid)
+        translations = (list(entry.msgstr_plural.values()) if entry.msgid_plural
+                        else [entry.msgstr])
+        for text in translations:
+            assert sorted(set(pattern.findall(entry.msgid))) == sorted(
+                set(pattern.findall(text))), entry.msgid
