@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from ninja import NinjaAPI
+from ninja.renderers import JSONRenderer
 
 from kam.accounts.api import router as accounts_router
 from kam.contacts.api import router as contacts_router
 from kam.core.api_support import BearerAuth, SessionAuth, install_error_handlers
 from kam.opportunities.api import router as opportunities_router
 
+
+class ReadableJSONRenderer(JSONRenderer):
+    """UTF-8 JSON with Chinese written as itself, not as \\u escapes."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=ReadableJSONRenderer(),
     title="KAM API",
     version="1",
     description="Key-account sales management. Authenticate with "

@@ -90,3 +90,9 @@ def test_delete_empty_account(world, api_as):
     account = client.post("accounts", {"name": "Empty"}).json()
     assert client.delete(f"accounts/{account['id']}").status_code == 204
     assert not Account.objects.filter(pk=account["id"]).exists()
+
+
+def test_json_is_utf8_not_escaped(world, api_as):
+    response = api_as(world.rep_a).post("accounts", {"name": "华鼎"})
+    assert "charset=utf-8" in response["Content-Type"]
+    assert "华鼎".encode() in response.content
