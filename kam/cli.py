@@ -34,6 +34,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     where = settings.DATABASES["default"]["NAME"]
     print(f"KAM: data in {where}", flush=True)
     print(f"KAM: serving on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get(
+        "KAM_ALLOWED_HOSTS"
+    ):
+        print(
+            "KAM: note: only requests for 127.0.0.1/localhost are answered; set "
+            "KAM_ALLOWED_HOSTS to the names people use to reach this server "
+            "(e.g. KAM_ALLOWED_HOSTS=kam.example.com,10.0.0.5).",
+            flush=True,
+        )
     serve(
         application,
         host=args.host,
