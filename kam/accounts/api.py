@@ -9,9 +9,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts import selectors, services
-from kam.core.api_support import ERRORS, paginate
-from kam.core.errors import ValidationFailed
-from kam.users.selectors import user_get_for_assignment
+from kam.core.api_support import ERRORS, paginate, refuse_nulls, take_owner
 
 router = Router(tags=["accounts"])
 
@@ -93,14 +91,13 @@ class AccountFilters(Schema):
     page_size: int = 50
 
 
-def _fields(request, payload: Schema, *, partial: bool) -> dict:
+def _fields(payload: Schema, *, partial: bool) -> dict:
     data = payload.model_dump(exclude_unset=partial)
-    if "owner_id" in data:
-        owner_id = data.pop("owner_id")
-        if owner_id is not None:
-            data["owner"] = user_get_for_assignment(owner_id)
-        elif partial:
-            raise ValidationFailed(_("An account always has an account manager."), field="owner_id")
+    take_owner(
+        data, partial=partial, required_message=_("An account always has an account manager.")
+    )
+    if partial:
+        refuse_nulls(data, ("name",))
     return data
 
 
@@ -119,7 +116,7 @@ def list_accounts(request, filters: Query[AccountFilters]):
 
 @router.post("", response={201: AccountOut, **ERRORS})
 def create_account(request, payload: AccountIn):
-    data = _fields(request, payload, partial=False)
+    data = _fields(payload, partial=False)
     account = services.account_create(actor=request.auth, **data)
     return Status(201, account)
 
@@ -132,10 +129,7 @@ def get_account(request, account_id: int):
 @router.patch("/{int:account_id}", response={200: AccountOut, **ERRORS})
 def update_account(request, account_id: int, payload: AccountPatch):
     account = selectors.account_get_for_edit(request.auth, account_id)
-    data = _fields(request, payload, partial=True)
-    for required in ("name",):
-        if required in data and data[required] is None:
-            raise ValidationFailed(_("This field cannot be empty."), field=required)
+    data = _fields(payload, partial=True)
     return services.account_update(actor=request.auth, account=account, **data)
 
 

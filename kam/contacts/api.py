@@ -10,7 +10,7 @@ from ninja import Field, Query, Router, Schema, Status
 from kam.accounts.selectors import accounts_for_user
 from kam.contacts import selectors, services
 from kam.contacts.models import Contact
-from kam.core.api_support import ERRORS, paginate
+from kam.core.api_support import ERRORS, paginate, refuse_nulls
 from kam.core.errors import ValidationFailed
 
 router = Router(tags=["contacts"])
@@ -81,7 +81,7 @@ class ContactFilters(Schema):
     page_size: int = 50
 
 
-def _fields(request, payload: Schema, *, partial: bool, account_id: int) -> dict:
+def _fields(request, payload: Schema, *, partial: bool) -> dict:
     data = payload.model_dump(exclude_unset=partial)
     data.pop("account_id", None)
     if "reports_to_id" in data:
@@ -101,8 +101,8 @@ def _fields(request, payload: Schema, *, partial: bool, account_id: int) -> dict
         data.pop("status", None)
     if data.get("is_external") is None:
         data.pop("is_external", None)
-    if partial and "name" in data and data["name"] is None:
-        raise ValidationFailed(_("This field cannot be empty."), field="name")
+    if partial:
+        refuse_nulls(data, ("name",))
     return data
 
 
@@ -127,7 +127,7 @@ def create_contact(request, payload: ContactIn):
             % {"id": payload.account_id},
             field="account_id",
         )
-    data = _fields(request, payload, partial=False, account_id=account.pk)
+    data = _fields(request, payload, partial=False)
     contact = services.contact_create(actor=request.auth, account=account, **data)
     return Status(201, Contact.objects.select_related("account").get(pk=contact.pk))
 
@@ -140,7 +140,7 @@ def get_contact(request, contact_id: int):
 @router.patch("/{int:contact_id}", response={200: ContactOut, **ERRORS})
 def update_contact(request, contact_id: int, payload: ContactPatch):
     contact = selectors.contact_get_for_edit(request.auth, contact_id)
-    data = _fields(request, payload, partial=True, account_id=contact.account_id)
+    data = _fields(request, payload, partial=True)
     return services.contact_update(actor=request.auth, contact=contact, **data)
 
 

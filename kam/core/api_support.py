@@ -16,7 +16,8 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 
-from kam.core.errors import DomainError
+from kam.core.errors import DomainError, ValidationFailed
+from kam.users.selectors import user_get_for_assignment
 from kam.users.services import token_authenticate
 
 
@@ -164,15 +165,27 @@ def install_error_handlers(api) -> None:
         return api.create_response(request, {"detail": detail}, status=exc.status_code)
 
 
-class PageParams(Schema):
-    page: int = 1
-    page_size: int = 50
+def take_owner(data: dict[str, Any], *, partial: bool, required_message: str) -> None:
+    """Swap a payload's `owner_id` for the user it names. On create a null owner means
+    "me" (the service's default); on PATCH a record cannot be left without one."""
+    if "owner_id" not in data:
+        return
+    owner_id = data.pop("owner_id")
+    if owner_id is not None:
+        data["owner"] = user_get_for_assignment(owner_id)
+    elif partial:
+        raise ValidationFailed(required_message, field="owner_id")
+
+
+def refuse_nulls(data: dict[str, Any], keys: tuple[str, ...]) -> None:
+    """PATCH with null for a field that must always hold a value is a 422."""
+    for key in keys:
+        if key in data and data[key] is None:
+            raise ValidationFailed(_("This field cannot be empty."), field=key)
 
 
 def paginate(qs: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
     """One COUNT and one LIMIT/OFFSET query, whatever the page size."""
-    from kam.core.errors import ValidationFailed
-
     if page < 1:
         raise ValidationFailed(_("Pages start at 1."), field="page")
     if page_size < 1 or page_size > settings.KAM_MAX_PAGE_SIZE:

@@ -9,10 +9,9 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts.selectors import accounts_for_user
-from kam.core.api_support import ERRORS, paginate
+from kam.core.api_support import ERRORS, paginate, refuse_nulls, take_owner
 from kam.core.errors import ValidationFailed
 from kam.opportunities import selectors, services
-from kam.users.selectors import user_get_for_assignment
 
 router = Router(tags=["opportunities"])
 
@@ -122,16 +121,12 @@ class EventOut(Schema):
 def _fields(payload: Schema, *, partial: bool) -> dict:
     data = payload.model_dump(exclude_unset=partial)
     data.pop("account_id", None)
-    if "owner_id" in data:
-        owner_id = data.pop("owner_id")
-        if owner_id is not None:
-            data["owner"] = user_get_for_assignment(owner_id)
-        elif partial:
-            raise ValidationFailed(_("An opportunity always has an owner."), field="owner_id")
-    for key in ("name", "amount", "expected_close", "currency", "buyer_stage"):
+    take_owner(data, partial=partial, required_message=_("An opportunity always has an owner."))
+    required = ("name", "amount", "expected_close", "currency", "buyer_stage")
+    if partial:
+        refuse_nulls(data, required)
+    for key in required:  # on create, null means "not given": the service decides
         if key in data and data[key] is None:
-            if partial:
-                raise ValidationFailed(_("This field cannot be empty."), field=key)
             data.pop(key)
     for key in ("code", "description"):
         if key in data and data[key] is None:
