@@ -31,6 +31,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from kam.config.wsgi import application
 
     _migrate()
+    from kam.opportunities.selectors import stages_missing_from_methodology
+
+    missing = stages_missing_from_methodology()
+    if missing:
+        listing = "; ".join(f"{book}/{stage} ({n} deals)" for book, stage, n in missing)
+        print(
+            f"kam: deals use playbook stages that no playbook file defines: {listing}. "
+            f"Put the playbook file back in {settings.DATA_DIR / 'playbooks'} (or keep the "
+            "stage key in it), then start again.",
+            file=sys.stderr,
+        )
+        return 2
     where = settings.DATABASES["default"]["NAME"]
     print(f"KAM: data in {where}", flush=True)
     print(f"KAM: serving on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)

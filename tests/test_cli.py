@@ -125,3 +125,32 @@ def test_serve_migrates_a_fresh_folder_and_answers_the_api(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_serve_refuses_when_deals_use_a_playbook_that_was_removed(tmp_path):
+    # given: a deal on an admin's own playbook, whose file is then removed
+    books = tmp_path / "playbooks"
+    books.mkdir()
+    shipped = Path(__file__).resolve().parent.parent / "kam/methodology/playbooks"
+    text = (shipped / "milestones-5.toml").read_text(encoding="utf-8")
+    (books / "own-5.toml").write_text(text.replace('key = "milestones-5"', 'key = "own-5"'),
+                                      encoding="utf-8")
+    assert run(tmp_path, "user", "add", "li", "--role", "rep").returncode == 0
+    script = (
+        "from kam.users.models import User\n"
+        "from kam.accounts.services import account_create\n"
+        "from kam.opportunities.services import opportunity_create\n"
+        "u = User.objects.get(username='li')\n"
+        "a = account_create(actor=u, name='A')\n"
+        "opportunity_create(actor=u, account=a, name='D', amount=1,"
+        " expected_close='2027-01-01', playbook='own-5')\n"
+    )
+    made = run(tmp_path, "manage", "shell", "-c", script)
+    assert made.returncode == 0, made.stderr
+    (books / "own-5.toml").unlink()
+    # when
+    result = run(tmp_path, "serve", "--port", str(_free_port()), timeout=60)
+    # then
+    assert result.returncode == 2
+    assert "own-5/lead_confirmation (1 deals)" in result.stderr
+    assert "Traceback" not in result.stderr

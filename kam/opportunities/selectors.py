@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from kam.core.errors import NotFound
@@ -74,3 +74,18 @@ def opportunity_history(opportunity: Opportunity):
     from kam.core.models import Event
 
     return Event.objects.filter(opportunity_id=opportunity.pk).select_related("actor")
+
+
+def stages_missing_from_methodology() -> list[tuple[str, str, int]]:
+    """(playbook, stage, deals) for deals whose playbook or stage is not among the
+    loaded methodology files — e.g. after an admin removed or renamed a playbook.
+    One grouped query; `kam serve` refuses to start while any exist."""
+    from kam.methodology import registry
+
+    books = registry.current().playbooks
+    rows = Opportunity.objects.values_list("playbook", "stage").annotate(n=Count("id"))
+    return sorted(
+        (book, stage, n)
+        for book, stage, n in rows
+        if book not in books or stage not in books[book].stage_keys
+    )
