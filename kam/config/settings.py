@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "kam.accounts",
     "kam.contacts",
     "kam.opportunities",
+    "kam.stakeholders",
     "kam.web",
 ]
 
@@ -191,6 +192,9 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 KAM_PLAYBOOK_DIRS = [BASE_DIR / "methodology" / "playbooks", DATA_DIR / "playbooks"]
+# The evaluation, priority, risk and milestone models ship in kam/methodology/models/;
+# a file of the same name here replaces the shipped one.
+KAM_MODEL_OVERRIDE_DIR = DATA_DIR / "models"
 KAM_DEFAULT_PAGE_SIZE = 50
 KAM_MAX_PAGE_SIZE = 200
 

@@ -45,3 +45,8 @@ def check_assignable(actor, owner) -> None:
             _("You cannot give records to %(user)s: they are not in your team.") % {"user": owner},
             field="owner_id",
         )
+
+
+def is_manager(user) -> bool:
+    """Managers and admins steer deals: force a gate, override a priority."""
+    return getattr(user, "role", None) in (Role.MANAGER, Role.ADMIN)

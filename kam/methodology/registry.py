@@ -14,10 +14,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel, ValidationError
 
-from kam.methodology.schema import BuyerProcess, Playbook
+from kam.methodology import checks
+from kam.methodology.evaluation import EvaluationModel, PriorityModel
+from kam.methodology.risks import RiskConfig
+from kam.methodology.schema import BuyerProcess, MilestoneKinds, Playbook
 
 HERE = Path(__file__).resolve().parent
 BUYER_PROCESS_FILE = HERE / "buyer_process.toml"
+MODELS_DIR = HERE / "models"
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -52,15 +56,50 @@ def parse_file(path: Path, model: type[M]) -> M:
 
 
 class Methodology:
-    def __init__(self, buyer: BuyerProcess, playbooks: dict[str, Playbook]):
+    def __init__(
+        self,
+        buyer: BuyerProcess,
+        playbooks: dict[str, Playbook],
+        *,
+        milestones: MilestoneKinds,
+        evaluation: EvaluationModel,
+        priority: PriorityModel,
+        risks: RiskConfig,
+    ):
         self.buyer = buyer
         self.playbooks = playbooks
+        self.milestones = milestones
+        self.evaluation = evaluation
+        self.priority = priority
+        self.risks = risks
         defaults = [p.key for p in playbooks.values() if p.default]
         self.default_playbook_key = defaults[0] if defaults else next(iter(playbooks))
+        self.check_context = checks.Context(
+            buyer_stages=tuple(buyer.keys),
+            buyer_stage_names={s.key: s.name for s in buyer.stages},
+            milestone_names={k.key: k.name for k in milestones.kinds},
+            factor_names={f.key: f.name for f in evaluation.factors},
+        )
+        self.buyer_seller_work = {s.key: s.seller_work for s in buyer.stages}
 
 
-def build(playbook_dirs: list[Path], buyer_file: Path = BUYER_PROCESS_FILE) -> Methodology:
+def model_file(name: str, override_dir: Path | None) -> Path:
+    """The administrator's copy in the data folder if there is one, else the shipped file."""
+    if override_dir is not None and (override_dir / name).is_file():
+        return override_dir / name
+    return MODELS_DIR / name
+
+
+def build(
+    playbook_dirs: list[Path],
+    buyer_file: Path = BUYER_PROCESS_FILE,
+    model_override_dir: Path | None = None,
+) -> Methodology:
     buyer = parse_file(buyer_file, BuyerProcess)
+    milestones = parse_file(model_file("milestones.toml", model_override_dir), MilestoneKinds)
+    evaluation = parse_file(model_file("evaluation.toml", model_override_dir), EvaluationModel)
+    priority = parse_file(model_file("priority.toml", model_override_dir), PriorityModel)
+    risks = parse_file(model_file("risks.toml", model_override_dir), RiskConfig)
     playbooks: dict[str, Playbook] = {}
     sources: dict[str, Path] = {}
     for folder in playbook_dirs:
@@ -79,7 +118,7 @@ def build(playbook_dirs: list[Path], buyer_file: Path = BUYER_PROCESS_FILE) -> M
                     "give it another key."
                 )
             try:
-                book.check_against(buyer)
+                book.check_against(buyer, milestones.keys)
             except ValueError as exc:
                 raise MethodologyError(f"{path}: {exc}") from None
             playbooks[book.key] = book
@@ -91,7 +130,14 @@ def build(playbook_dirs: list[Path], buyer_file: Path = BUYER_PROCESS_FILE) -> M
         raise MethodologyError(
             f"More than one playbook says default = true ({', '.join(defaults)}); keep one."
         )
-    return Methodology(buyer, playbooks)
+    return Methodology(
+        buyer,
+        playbooks,
+        milestones=milestones,
+        evaluation=evaluation,
+        priority=priority,
+        risks=risks,
+    )
 
 
 _current: Methodology | None = None
@@ -99,7 +145,11 @@ _current: Methodology | None = None
 
 def load() -> Methodology:
     global _current
-    _current = build([Path(p) for p in settings.KAM_PLAYBOOK_DIRS])
+    override = getattr(settings, "KAM_MODEL_OVERRIDE_DIR", None)
+    _current = build(
+        [Path(p) for p in settings.KAM_PLAYBOOK_DIRS],
+        model_override_dir=Path(override) if override else None,
+    )
     return _current
 
 

@@ -4,8 +4,16 @@ the buyer process must contain, with the checks that keep them coherent."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -62,6 +70,42 @@ class BuyerProcess(BaseModel):
         return self.keys.index(key)
 
 
+class Criterion(BaseModel):
+    """One machine-checkable item of a key node: a check type and its parameters
+    (see kam/methodology/checks.py). `label` overrides the check's own wording."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    check: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: Text | None = None
+
+    _key = field_validator("key")(_check_key)
+
+    @model_validator(mode="after")
+    def _params_fit_the_check(self) -> Criterion:
+        from kam.methodology import checks
+
+        try:
+            checks.parse_params(self.check, self.params)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"params.{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                for e in exc.errors(include_url=False)
+            )
+            raise ValueError(f"criterion '{self.key}' ({self.check}): {problems}") from None
+        except ValueError as exc:
+            raise ValueError(f"criterion '{self.key}': {exc}") from None
+        return self
+
+    @property
+    def parsed(self):
+        from kam.methodology import checks
+
+        return checks.parse_params(self.check, self.params)
+
+
 class Stage(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -72,8 +116,21 @@ class Stage(BaseModel):
     base_probability: float = Field(ge=0, le=1)
     healthy_dwell_days: int = Field(gt=0, le=3650)
     buyer_stages: list[str] = Field(default_factory=list)
+    gate: list[Criterion] = Field(default_factory=list)
+    # Leaving this stage through its gate wins the deal (the contract is signed).
+    wins: bool = False
 
     _key = field_validator("key")(_check_key)
+
+    @model_validator(mode="after")
+    def _unique_criteria(self) -> Stage:
+        keys = [c.key for c in self.gate]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"gate criterion keys must be unique; repeated: {', '.join(dupes)}")
+        if self.wins and not self.gate:
+            raise ValueError("a stage that wins the deal needs a gate (e.g. the signed contract)")
+        return self
 
 
 class Playbook(BaseModel):
@@ -92,7 +149,19 @@ class Playbook(BaseModel):
         dupes = sorted({k for k in keys if keys.count(k) > 1})
         if dupes:
             raise ValueError(f"stage keys must be unique; repeated: {', '.join(dupes)}")
+        winning = [s.key for s in self.stages if s.wins]
+        if len(winning) > 1:
+            raise ValueError(f"only one stage may win the deal; found: {', '.join(winning)}")
         return self
+
+    @property
+    def winning_stage(self) -> Stage | None:
+        return next((s for s in self.stages if s.wins), None)
+
+    def next_stage(self, key: str) -> Stage | None:
+        keys = self.stage_keys
+        i = keys.index(key)
+        return self.stages[i + 1] if i + 1 < len(keys) else None
 
     @property
     def first_stage(self) -> Stage:
@@ -108,11 +177,28 @@ class Playbook(BaseModel):
                 return stage
         raise KeyError(key)
 
-    def check_against(self, buyer: BuyerProcess) -> None:
-        """Every mapped buyer stage must exist, and the mapping must move forward."""
+    def check_against(self, buyer: BuyerProcess, milestone_kinds: list[str] | None = None) -> None:
+        """Every mapped buyer stage must exist, and the mapping must move forward;
+        gate criteria may name only known buyer stages and milestone kinds."""
         known = buyer.keys
         last = -1
         for i, stage in enumerate(self.stages):
+            for j, criterion in enumerate(stage.gate):
+                where = f"stages[{i}] ({stage.key}).gate[{j}] ({criterion.key}).params"
+                params = criterion.params
+                if criterion.check == "buyer_stage_reached" and params["stage"] not in known:
+                    raise ValueError(
+                        f"{where}.stage: unknown buyer stage '{params['stage']}'; "
+                        f"known: {', '.join(known)}"
+                    )
+                if criterion.check == "milestone" and milestone_kinds is not None:
+                    kinds = params["kind"] if isinstance(params["kind"], list) else [params["kind"]]
+                    for kind in kinds:
+                        if kind not in milestone_kinds:
+                            raise ValueError(
+                                f"{where}.kind: unknown milestone '{kind}'; "
+                                f"known: {', '.join(milestone_kinds)}"
+                            )
             for bkey in stage.buyer_stages:
                 if bkey not in known:
                     raise ValueError(
@@ -127,3 +213,43 @@ class Playbook(BaseModel):
                         "the buyer's order"
                     )
                 last = pos
+
+
+class MilestoneKind(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    name: Text
+    # Which of price / margin the record form asks for (a bid has both).
+    fields: list[str] = Field(default_factory=list)
+
+    _key = field_validator("key")(_check_key)
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        bad = [f for f in value if f not in ("price", "margin")]
+        if bad:
+            raise ValueError("fields may list only: price, margin")
+        return value
+
+
+class MilestoneKinds(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kinds: list[MilestoneKind] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> MilestoneKinds:
+        keys = [k.key for k in self.kinds]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"milestone keys must be unique; repeated: {', '.join(dupes)}")
+        return self
+
+    @property
+    def keys(self) -> list[str]:
+        return [k.key for k in self.kinds]
+
+    def get(self, key: str) -> MilestoneKind | None:
+        return next((k for k in self.kinds if k.key == key), None)

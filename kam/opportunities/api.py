@@ -12,6 +12,7 @@ from kam.accounts.selectors import accounts_for_user
 from kam.core.api_support import ERRORS, paginate, refuse_nulls, take_owner
 from kam.core.errors import ValidationFailed
 from kam.opportunities import selectors, services
+from kam.opportunities.assess import assessment_of, attach
 
 router = Router(tags=["opportunities"])
 
@@ -78,7 +79,7 @@ class OpportunityOut(Schema):
 
     @staticmethod
     def resolve_win_probability(obj) -> int:
-        return services.opportunity_win_probability(obj)[0]
+        return assessment_of(obj).probability
 
 
 class OpportunityPage(Schema):
@@ -138,7 +139,9 @@ def _fields(payload: Schema, *, partial: bool) -> dict:
 def list_opportunities(request, filters: Query[OpportunityFilters]):
     f = filters.model_dump(exclude={"page", "page_size"})
     qs = selectors.opportunity_list(request.auth, **f)
-    return paginate(qs, page=filters.page, page_size=filters.page_size)
+    page = paginate(qs, page=filters.page, page_size=filters.page_size)
+    page["items"] = attach(page["items"])
+    return page
 
 
 @router.post("", response={201: OpportunityOut, **ERRORS})

@@ -53,6 +53,9 @@ class Opportunity(BaseModel):
     priority = models.CharField(
         _("priority"), max_length=1, choices=Priority.choices, blank=True, default=""
     )
+    # A manager's override of the computed grade; the matrix no longer changes it.
+    priority_overridden = models.BooleanField(_("priority set by a manager"), default=False)
+    priority_reason = models.TextField(_("reason for the priority"), blank=True, default="")
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.TextField(_("close reason"), blank=True, default="")
     description = models.TextField(_("description"), blank=True, default="")
@@ -68,3 +71,87 @@ class Opportunity(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Evaluation(BaseModel):
+    """The latest evaluation of a deal with the evaluation model (评估模型). Each
+    re-evaluation replaces it; the history keeps every earlier score as an event."""
+
+    opportunity = models.OneToOneField(
+        Opportunity, on_delete=models.CASCADE, related_name="evaluation"
+    )
+    scores = models.JSONField(_("scores"), default=dict)
+    score = models.DecimalField(_("score"), max_digits=5, decimal_places=1)
+    passed = models.BooleanField(_("passed"))
+    knocked_out = models.JSONField(_("knocked out by"), default=list)
+    evaluated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.score}"
+
+
+class PurchaseCriterion(BaseModel):
+    """A purchase criterion (采购标准) the customer will judge on; `shaped_by_us`
+    when we influenced or co-wrote it."""
+
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="criteria")
+    text = models.CharField(_("criterion"), max_length=500)
+    shaped_by_us = models.BooleanField(_("shaped by us"), default=False)
+    favourable = models.BooleanField(_("favourable to us"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("purchase criterion")
+        verbose_name_plural = _("purchase criteria")
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Milestone(BaseModel):
+    """A dated fact a key node asks for: candidate status, proposal, bid, contract,
+    acceptance (kinds: kam/methodology/models/milestones.toml)."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="milestones"
+    )
+    kind = models.CharField(_("milestone"), max_length=40)
+    date = models.DateField(_("date"))
+    price = models.DecimalField(_("price"), max_digits=16, decimal_places=2, null=True, blank=True)
+    margin = models.DecimalField(
+        _("margin (%)"), max_digits=5, decimal_places=2, null=True, blank=True
+    )
+    note = models.TextField(_("note"), blank=True, default="")
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [models.Index(fields=["opportunity", "kind"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.date}"
+
+
+class ForcedMove(models.Model):
+    """A gate passed while unmet (强行进入): who, when, why, and which criteria were
+    unmet then. The forced_gate alert re-checks those criteria on today's facts."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="forced_moves"
+    )
+    from_stage = models.CharField(max_length=40)
+    to_stage = models.CharField(max_length=40)
+    unmet = models.JSONField(default=list)
+    reason = models.TextField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=clock.now)
+    event_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.from_stage} → {self.to_stage}"

@@ -1,34 +1,71 @@
-"""Pure methodology decisions about an opportunity (no Django imports).
-
-This module grows with the process engine (gates, alignment, alerts); the
-foundation holds the parts every page already needs."""
+"""Pure methodology decisions about an opportunity (no Django imports): its win
+probability from the stage and the alerts, and a new deal's buyer stage."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from kam.methodology.schema import BuyerProcess, Playbook
+from kam.methodology.text import Msg, gettext_noop
 
 CLOSED_PROBABILITY = {"won": 100, "lost": 0, "abandoned": 0}
+OPEN_RANGE = (1, 99)
 
 
 @dataclass(frozen=True)
 class Factor:
-    key: str
-    effect: str  # human-readable, e.g. "base 40%" or "×0.5"
+    key: str  # "stage_base", "status_won", or the alert code that applied it
+    effect: str  # human-readable, e.g. "40%" or "×0.5"
     value: float
+    label: Any = None  # Msg or Text; None means: label by key
 
 
-def win_probability(*, playbook: Playbook, stage: str, status: str) -> tuple[int, list[Factor]]:
-    """Win probability in whole percent with the factors that made it.
+def _times(value: float) -> str:
+    return f"×{value:g}"
 
-    Open deals are clamped to 1–99: nothing open is certain either way (SPEC §5)."""
+
+def win_probability(
+    *, playbook: Playbook, stage: str, status: str, alerts: list | tuple = ()
+) -> tuple[int, list[Factor]]:
+    """Win probability in whole percent with every factor that made it (SPEC §5).
+
+    Open deals: the stage's base probability, times the factor of each alert that
+    carries one (a gate forced while unmet ×0.5, misalignment with the buyer, …),
+    clamped to 1–99 because nothing open is certain either way. Closed deals are
+    100 (won) or 0."""
     if status in CLOSED_PROBABILITY:
         value = CLOSED_PROBABILITY[status]
         return value, [Factor(key=f"status_{status}", effect=f"{value}%", value=value / 100)]
     base = playbook.stage(stage).base_probability
-    value = round(base * 100)
-    return max(1, min(99, value)), [Factor(key="stage_base", effect=f"{value}%", value=base)]
+    factors = [Factor(key="stage_base", effect=f"{round(base * 100)}%", value=base)]
+    p = base
+    for alert in alerts:
+        if alert.probability_factor is None:
+            continue
+        p *= alert.probability_factor
+        factors.append(
+            Factor(
+                key=alert.code,
+                effect=_times(alert.probability_factor),
+                value=alert.probability_factor,
+                label=alert.title,
+            )
+        )
+    value = round(p * 100)
+    low, high = OPEN_RANGE
+    if value > high or value < low:
+        clamped = min(high, max(low, value))
+        factors.append(
+            Factor(
+                key="open_range",
+                effect=f"{clamped}%",
+                value=clamped / 100,
+                label=Msg(gettext_noop("An open deal stays between 1% and 99%")),
+            )
+        )
+        value = clamped
+    return value, factors
 
 
 def initial_buyer_stage(*, playbook: Playbook, buyer: BuyerProcess) -> str:

@@ -172,6 +172,10 @@ def opportunity_update(*, actor, opportunity: Opportunity, **changes: Any) -> Op
     }
     if after:
         audit.record(actor=actor, action="updated", before=before, after=after, **common)
+    if "expected_close" in after:
+        from kam.opportunities.process import priority_refresh
+
+        priority_refresh(actor=actor, opportunity=opportunity)
     if stage_after:
         audit.record(
             actor=actor,
@@ -200,8 +204,7 @@ def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
 
 
 def opportunity_win_probability(opportunity: Opportunity) -> tuple[int, list[rules.Factor]]:
-    return rules.win_probability(
-        playbook=registry.playbook(opportunity.playbook),
-        stage=opportunity.stage,
-        status=opportunity.status,
-    )
+    from kam.opportunities.assess import assess
+
+    found = assess(opportunity)
+    return found.probability, found.factors
