@@ -236,7 +236,7 @@ def _stakeholder_role(facts: DealFacts, params: RoleParams, ctx: Context) -> Ver
         )
     fitting = [s for s in holders if params.stances is None or s.stance in params.stances]
     if len(fitting) < params.min:
-        if params.stances:
+        if params.stances and not fitting:
             return Verdict(
                 False,
                 Msg(
@@ -308,6 +308,14 @@ class CriteriaParams(Params):
 
 
 def _criteria_label(p: CriteriaParams, ctx: Context) -> Msg:
+    if p.shaped_by_us_min and p.favourable_min:
+        return Msg(
+            gettext_noop(
+                "At least %(min)s purchase criteria recorded, %(shaped)s shaped by us, "
+                "%(favourable)s favourable to us"
+            ),
+            {"min": p.min, "shaped": p.shaped_by_us_min, "favourable": p.favourable_min},
+        )
     if p.shaped_by_us_min:
         return Msg(
             gettext_noop("At least %(min)s purchase criteria recorded, %(shaped)s shaped by us"),

@@ -87,11 +87,14 @@ def score_evaluation(model: EvaluationModel, scores: dict[str, int]) -> Evaluati
     (the service checks the input and names the field at fault)."""
     total_weight = sum(Decimal(str(f.weight)) for f in model.factors)
     contributions: dict[str, float] = {}
-    total = Decimal(0)
+    weighted = Decimal(0)
     for f in model.factors:
         points = Decimal(str(f.weight)) * scores[f.key] * 100 / (SCORE_MAX * total_weight)
         contributions[f.key] = float(points.quantize(Decimal("0.1"), ROUND_HALF_UP))
-        total += points
+        weighted += Decimal(str(f.weight)) * scores[f.key]
+    # One division for the total: summing each factor's (rounded) share could land
+    # just below an exact tie such as 53.75 and round it down.
+    total = weighted * 100 / (SCORE_MAX * total_weight)
     score = float(total.quantize(Decimal("0.1"), ROUND_HALF_UP))
     knocked = tuple(ko.factor for ko in model.knockouts if scores[ko.factor] <= ko.at_or_below)
     return EvaluationResult(

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 from kam.methodology.facts import (
     CriterionFacts,
     DealFacts,
@@ -70,7 +72,7 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
                 event_id=f.event_id,
                 from_stage=f.from_stage,
                 unmet=tuple(f.unmet),
-                at=f.at,
+                at=timezone.localtime(f.at),
                 actor=str(f.actor) if f.actor else "",
             )
         )

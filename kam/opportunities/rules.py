@@ -4,6 +4,7 @@ probability from the stage and the alerts, and a new deal's buyer stage."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from kam.methodology.schema import BuyerProcess, Playbook
@@ -52,7 +53,7 @@ def win_probability(
                 label=alert.title,
             )
         )
-    value = round(p * 100)
+    value = int(Decimal(repr(p * 100)).quantize(Decimal(1), ROUND_HALF_UP))
     low, high = OPEN_RANGE
     if value > high or value < low:
         clamped = min(high, max(low, value))
@@ -61,7 +62,7 @@ def win_probability(
                 key="open_range",
                 effect=f"{clamped}%",
                 value=clamped / 100,
-                label=Msg(gettext_noop("An open deal stays between 1% and 99%")),
+                label=Msg(gettext_noop("An open deal stays between 1 and 99 per cent")),
             )
         )
         value = clamped
