@@ -9,6 +9,8 @@ from kam.accounts.api import router as accounts_router
 from kam.contacts.api import router as contacts_router
 from kam.core.api_support import BearerAuth, SessionAuth, install_error_handlers
 from kam.opportunities.api import router as opportunities_router
+from kam.opportunities.api_process import router as process_router
+from kam.stakeholders.api import router as stakeholders_router
 
 
 class ReadableJSONRenderer(JSONRenderer):
@@ -32,3 +34,6 @@ install_error_handlers(api)
 api.add_router("/accounts", accounts_router)
 api.add_router("/contacts", contacts_router)
 api.add_router("/opportunities", opportunities_router)
+api.add_router("/opportunities", process_router)
+# A deal's buying centre: /opportunities/{id}/stakeholders, kept in its own app.
+api.add_router("/opportunities", stakeholders_router)

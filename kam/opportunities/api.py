@@ -1,4 +1,9 @@
-"""/api/v1/opportunities."""
+"""/api/v1/opportunities: the deals themselves, and the process engine on them —
+key-node gates, advancing and forcing, closing, the evidence the gates read
+(evaluation, purchase criteria, milestones), priority, alerts, win probability.
+
+Reads go through `opportunity_get_for_user`, writes through
+`opportunity_get_for_edit`: a deal outside the user's scope is a 404."""
 
 from __future__ import annotations
 
@@ -10,15 +15,20 @@ from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts.selectors import accounts_for_user
 from kam.core.api_support import ERRORS, paginate, refuse_nulls, take_owner
-from kam.core.errors import ValidationFailed
+from kam.core.errors import NotFound, ValidationFailed
 from kam.opportunities import selectors, services
 from kam.opportunities.assess import assessment_of, attach
+from kam.opportunities.models import Opportunity
 
 router = Router(tags=["opportunities"])
 
+# Ids beyond a 64-bit integer cannot exist: asking for one is "not found" (or a 422
+# for an id in a body), never a database overflow.
+MAX_ID = 2**63 - 1
+
 
 class OpportunityIn(Schema):
-    account_id: int
+    account_id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(max_length=200)
     amount: Decimal
     expected_close: dt.date
@@ -27,7 +37,7 @@ class OpportunityIn(Schema):
     buyer_stage: str | None = Field(None, max_length=40)
     code: str | None = Field(None, max_length=64)
     description: str | None = Field(None, max_length=10_000)
-    owner_id: int | None = None
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class OpportunityPatch(Schema):
@@ -38,7 +48,7 @@ class OpportunityPatch(Schema):
     buyer_stage: str | None = Field(None, max_length=40)
     code: str | None = Field(None, max_length=64)
     description: str | None = Field(None, max_length=10_000)
-    owner_id: int | None = None
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class OpportunityOut(Schema):
@@ -59,6 +69,12 @@ class OpportunityOut(Schema):
     status: str
     priority: str | None
     win_probability: int
+    priority_overridden: bool
+    priority_reason: str
+    alignment: str = Field(
+        description="Our stage against the customer's: aligned, behind_buyer, "
+        "ahead_of_buyer or unmapped (a stage with no buyer stage, e.g. implementation)."
+    )
     closed_at: dt.datetime | None
     close_reason: str
     description: str
@@ -81,6 +97,10 @@ class OpportunityOut(Schema):
     def resolve_win_probability(obj) -> int:
         return assessment_of(obj).probability
 
+    @staticmethod
+    def resolve_alignment(obj) -> str:
+        return assessment_of(obj).alignment.verdict
+
 
 class OpportunityPage(Schema):
     items: list[OpportunityOut]
@@ -91,8 +111,8 @@ class OpportunityPage(Schema):
 
 class OpportunityFilters(Schema):
     q: str = ""
-    account_id: int | None = None
-    owner_id: int | None = None
+    account_id: int | None = Field(None, ge=0, le=MAX_ID)
+    owner_id: int | None = Field(None, ge=0, le=MAX_ID)
     status: str = ""
     stage: str = ""
     playbook: str = ""
@@ -135,6 +155,20 @@ def _fields(payload: Schema, *, partial: bool) -> dict:
     return data
 
 
+def _deal(request, opportunity_id: int, *, edit: bool = False) -> Opportunity:
+    """The deal if the user may see it (or, with `edit`, change it); else 404."""
+    if opportunity_id > MAX_ID:
+        raise NotFound(_("No such opportunity, or it is not shared with you."))
+    get = selectors.opportunity_get_for_edit if edit else selectors.opportunity_get_for_user
+    return get(request.auth, opportunity_id)
+
+
+def _out(request, opportunity_id: int) -> Opportunity:
+    """The deal as stored now, with its assessment computed once for every field
+    that reads it (win probability, alignment)."""
+    return attach([_deal(request, opportunity_id)])[0]
+
+
 @router.get("", response={200: OpportunityPage, **ERRORS})
 def list_opportunities(request, filters: Query[OpportunityFilters]):
     f = filters.model_dump(exclude={"page", "page_size"})
@@ -155,30 +189,30 @@ def create_opportunity(request, payload: OpportunityIn):
         )
     data = _fields(payload, partial=False)
     opp = services.opportunity_create(actor=request.auth, account=account, **data)
-    return Status(201, selectors.opportunity_get_for_user(request.auth, opp.pk))
+    return Status(201, _out(request, opp.pk))
 
 
 @router.get("/{int:opportunity_id}", response={200: OpportunityOut, **ERRORS})
 def get_opportunity(request, opportunity_id: int):
-    return selectors.opportunity_get_for_user(request.auth, opportunity_id)
+    return _out(request, opportunity_id)
 
 
 @router.patch("/{int:opportunity_id}", response={200: OpportunityOut, **ERRORS})
 def update_opportunity(request, opportunity_id: int, payload: OpportunityPatch):
-    opp = selectors.opportunity_get_for_edit(request.auth, opportunity_id)
+    opp = _deal(request, opportunity_id, edit=True)
     data = _fields(payload, partial=True)
     services.opportunity_update(actor=request.auth, opportunity=opp, **data)
-    return selectors.opportunity_get_for_user(request.auth, opportunity_id)
+    return _out(request, opportunity_id)
 
 
 @router.delete("/{int:opportunity_id}", response={204: None, **ERRORS})
 def delete_opportunity(request, opportunity_id: int):
-    opp = selectors.opportunity_get_for_edit(request.auth, opportunity_id)
+    opp = _deal(request, opportunity_id, edit=True)
     services.opportunity_delete(actor=request.auth, opportunity=opp)
     return Status(204, None)
 
 
 @router.get("/{int:opportunity_id}/history", response={200: list[EventOut], **ERRORS})
 def opportunity_history(request, opportunity_id: int):
-    opp = selectors.opportunity_get_for_user(request.auth, opportunity_id)
+    opp = _deal(request, opportunity_id)
     return list(selectors.opportunity_history(opp))

@@ -85,13 +85,13 @@ def opportunity_advance(
         )
     reason = validation.text(reason, field="reason", max_length=REASON_MAX, required=force)
     opp = _lock(opportunity)
+    _require_open(opp)
     if from_stage is not None and from_stage != opp.stage:
         raise Conflict(
             _("Someone moved this deal meanwhile: it is now at %(stage)s. Reload and try again.")
             % {"stage": _stage_name(opp)},
             extra={"unmet": [], "stage": opp.stage},
         )
-    _require_open(opp)
     book = registry.playbook(opp.playbook)
     stage = book.stage(opp.stage)
     nxt = book.next_stage(opp.stage)
@@ -127,7 +127,8 @@ def opportunity_advance(
     if stage.wins:
         opp.status = Status.WON
         opp.closed_at = now
-        fields += ["status", "closed_at"]
+        opp.close_reason = reason
+        fields += ["status", "closed_at", "close_reason"]
     opp.updated_at = now
     opp.save(update_fields=[*fields, "updated_at"])
     after: dict[str, Any] = {
@@ -162,7 +163,7 @@ def opportunity_advance(
             action="closed",
             before={"status": Status.OPEN},
             after={"status": Status.WON},
-            note=_("Contract signed."),
+            note=reason or _("Contract signed."),
             **_common(opp),
         )
     opportunity.__dict__.update(
@@ -302,9 +303,11 @@ def computed_priority(opportunity: Opportunity, evaluation: Evaluation | None) -
     """What the matrix says now ('' until the deal has been evaluated)."""
     if evaluation is None:
         return ""
+    # A failed evaluation (below the pass mark or knocked out) is read as the lowest
+    # likelihood, whatever its raw total: SPEC §3 "failing means: drop it".
     return priority_grade(
         registry.current().priority,
-        score=float(evaluation.score),
+        score=float(evaluation.score) if evaluation.passed else 0.0,
         expected_close=opportunity.expected_close,
         today=clock.today(),
     )

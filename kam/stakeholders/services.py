@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
@@ -75,7 +75,17 @@ def stakeholder_add(*, actor, opportunity, contact, **fields: Any) -> Stakeholde
             field="contact_id",
         )
     data = _clean({"roles": [], "stance": Stance.UNKNOWN, **fields})
-    stakeholder = Stakeholder.objects.create(opportunity=opportunity, contact=contact, **data)
+    try:
+        with transaction.atomic():
+            stakeholder = Stakeholder.objects.create(
+                opportunity=opportunity, contact=contact, **data
+            )
+    except IntegrityError:  # added by someone else between the check and the insert
+        raise ValidationFailed(
+            _("%(name)s is already in this deal's buying centre; edit their entry.")
+            % {"name": contact.name},
+            field="contact_id",
+        ) from None
     audit.record(
         actor=actor,
         action="created",

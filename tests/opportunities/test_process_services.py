@@ -114,3 +114,35 @@ def test_lost_needs_a_reason_and_then_nothing_moves(world, deal):
     with pytest.raises(Conflict):
         process.opportunity_advance(actor=world.rep_a, opportunity=deal)
     assert assess(Opportunity.objects.get(pk=deal.pk)).probability == 0
+
+
+def test_a_failed_evaluation_grades_as_lowest_likelihood(world, deal):
+    # given: a high total but funding 1 (knock-out), closing within three months
+    scores = {**GOOD, "funding": 1, "project_grade": 5, "relationship": 5}
+    # when
+    evaluation = process.evaluation_record(actor=world.rep_a, opportunity=deal, scores=scores)
+    # then: the matrix's low-likelihood row, not the high one the raw total would give
+    deal.refresh_from_db()
+    assert float(evaluation.score) >= 75 and not evaluation.passed
+    assert deal.priority == "C"
+
+
+def test_won_keeps_the_reason_given(world, deal):
+    # given: a deal at negotiation with its contract signed
+    opp = opportunity_create(actor=world.rep_a, account=deal.account, name="签约", amount=1,
+                             expected_close=deal.expected_close, stage="negotiation")
+    process.milestone_record(actor=world.rep_a, opportunity=opp, kind="contract_signed")
+    # when
+    process.opportunity_close(actor=world.rep_a, opportunity=opp, outcome="won",
+                              reason="三年框架协议")
+    # then
+    opp.refresh_from_db()
+    closed = Event.objects.filter(opportunity_id=opp.pk, action="closed").get()
+    assert (opp.status, opp.close_reason, closed.note) == ("won", "三年框架协议", "三年框架协议")
+
+
+def test_a_closed_deal_says_closed_even_with_a_stale_stage(world, deal):
+    process.opportunity_close(actor=world.rep_a, opportunity=deal, outcome="lost", reason="价格")
+    with pytest.raises(Conflict) as info:
+        process.opportunity_advance(actor=world.rep_a, opportunity=deal, from_stage="entry")
+    assert "closed" in str(info.value.message)
