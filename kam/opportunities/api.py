@@ -76,6 +76,7 @@ class OpportunityOut(Schema):
         "ahead_of_buyer or unmapped (a stage with no buyer stage, e.g. implementation)."
     )
     closed_at: dt.datetime | None
+    completed_at: dt.datetime | None
     close_reason: str
     description: str
     created_at: dt.datetime

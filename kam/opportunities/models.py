@@ -57,6 +57,8 @@ class Opportunity(BaseModel):
     priority_overridden = models.BooleanField(_("priority set by a manager"), default=False)
     priority_reason = models.TextField(_("reason for the priority"), blank=True, default="")
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # A won deal's project is finished (acceptance recorded at the playbook's last stage).
+    completed_at = models.DateTimeField(_("project completed at"), null=True, blank=True)
     close_reason = models.TextField(_("close reason"), blank=True, default="")
     description = models.TextField(_("description"), blank=True, default="")
 

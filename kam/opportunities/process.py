@@ -85,6 +85,8 @@ def opportunity_advance(
         )
     reason = validation.text(reason, field="reason", max_length=REASON_MAX, required=force)
     opp = _lock(opportunity)
+    if _completes_project(opp):
+        return _complete_project(actor=actor, opp=opp, caller_copy=opportunity)
     _require_open(opp)
     if from_stage is not None and from_stage != opp.stage:
         raise Conflict(
@@ -169,6 +171,46 @@ def opportunity_advance(
     opportunity.__dict__.update(
         {k: getattr(opp, k) for k in ("stage", "stage_entered_at", "status", "closed_at")}
     )
+    return opp
+
+
+def _completes_project(opp: Opportunity) -> bool:
+    """A won deal at the playbook's last stage after the winning one (e.g. standard-6's
+    implementation): its key node, acceptance, closes the project."""
+    if opp.status != Status.WON:
+        return False
+    book = registry.playbook(opp.playbook)
+    stage = book.stage(opp.stage)
+    return book.next_stage(opp.stage) is None and not stage.wins
+
+
+def _complete_project(*, actor, opp: Opportunity, caller_copy: Opportunity):
+    if opp.completed_at is not None:
+        raise Conflict(
+            _("This project was completed on %(date)s; there is nothing further.")
+            % {"date": opp.completed_at.date().isoformat()},
+            extra={"unmet": []},
+        )
+    found = assess(opp)
+    if found.unmet:
+        items = [show(r.label) for r in found.gate if not r.met]
+        raise Conflict(
+            _("The key node of %(stage)s is not met yet: %(items)s.")
+            % {"stage": _stage_name(opp), "items": "; ".join(items)},
+            extra={"unmet": found.unmet, "stage": opp.stage, "criteria": _criteria_payload(found)},
+        )
+    now = clock.now()
+    opp.completed_at = now
+    opp.updated_at = now
+    opp.save(update_fields=["completed_at", "updated_at"])
+    audit.record(
+        actor=actor,
+        action="completed",
+        before={"completed_at": None},
+        after={"completed_at": audit.jsonable(now)},
+        **_common(opp),
+    )
+    caller_copy.completed_at = now
     return opp
 
 

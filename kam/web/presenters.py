@@ -13,8 +13,9 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kam.methodology import registry
-from kam.opportunities.models import Opportunity
+from kam.core.i18n import show
+from kam.methodology import checks, registry
+from kam.opportunities.models import Evaluation, Milestone, Opportunity, PurchaseCriterion
 
 
 def language() -> str:
@@ -119,10 +120,14 @@ ACTION_LABELS = {
     "created": _("Created"),
     "updated": _("Changed"),
     "deleted": _("Deleted"),
+    "recorded": _("Recorded"),
     "buyer_stage_changed": _("Buyer stage changed"),
     "advanced": _("Moved to the next stage"),
     "force_advanced": _("Forced into the next stage"),
     "closed": _("Closed"),
+    "evaluated": _("Evaluated"),
+    "priority_changed": _("Priority changed"),
+    "completed": _("Project completed"),
     "left": _("Left the account"),
 }
 
@@ -130,7 +135,24 @@ ENTITY_LABELS = {
     "opportunity": _("Opportunity"),
     "account": _("Account"),
     "contact": _("Contact"),
+    "criterion": _("Purchase criterion"),
+    "milestone": _("Milestone"),
+    "stakeholder": _("Buying centre"),
+    "evaluation": _("Evaluation"),
 }
+
+# Labels of event payload keys that are not model fields.
+EXTRA_FIELD_LABELS = {
+    "unmet": _("Unmet when forced"),
+    "knocked_out": _("Knocked out by"),
+    "contact": _("Contact"),
+    "roles": _("Roles"),
+    "stance": _("Stance"),
+    "is_coach": _("Coach"),
+}
+
+# Payload keys that say nothing a person reads (the timeline already has the time).
+HIDDEN_FIELDS = {"stage_entered_at"}
 
 
 @dataclass
@@ -148,18 +170,114 @@ class HistoryRow:
     entity: str
     note: str
     changes: list[Change] = field(default_factory=list)
+    # For an entity created, recorded or deleted: what it said, as (label, value).
+    details: list[tuple[str, str]] = field(default_factory=list)
+    code: str = ""  # the event action, for styling (e.g. force_advanced)
 
 
-def _field_label(name: str) -> str:
+def _entity_model(entity: str):
+    from kam.stakeholders.models import Stakeholder
+
+    return {
+        "opportunity": Opportunity,
+        "criterion": PurchaseCriterion,
+        "milestone": Milestone,
+        "stakeholder": Stakeholder,
+        "evaluation": Evaluation,
+    }.get(entity, Opportunity)
+
+
+def _field_label(name: str, entity: str = "opportunity") -> str:
+    if name in EXTRA_FIELD_LABELS and entity != "opportunity":
+        return capfirst(str(EXTRA_FIELD_LABELS[name]))
     try:
-        return capfirst(Opportunity._meta.get_field(name).verbose_name)
+        return capfirst(_entity_model(entity)._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
-        return name
+        return capfirst(str(EXTRA_FIELD_LABELS.get(name, name)))
 
 
-def _value_text(name: str, value: Any, opportunity: Opportunity, users: dict[int, str]) -> str:
+def yes_no(value: Any) -> str:
+    if value is None:
+        return str(_("Unknown"))
+    return str(_("Yes") if value else _("No"))
+
+
+def role_names(roles) -> str:
+    from kam.stakeholders.models import Role
+
+    names = dict(Role.choices)
+    return list_text(str(names.get(r, r)) for r in roles)
+
+
+def stance_name(key: str) -> str:
+    from kam.stakeholders.models import Stance
+
+    return str(dict(Stance.choices).get(key, key))
+
+
+def milestone_name(key: str) -> str:
+    kind = registry.current().milestones.get(key)
+    return kind.name.get(language()) if kind else key
+
+
+def factor_name(key: str) -> str:
+    try:
+        return registry.current().evaluation.factor(key).name.get(language())
+    except StopIteration:
+        return key
+
+
+def list_text(items) -> str:
+    sep = "、" if language().lower().startswith("zh") else ", "
+    return sep.join(items)
+
+
+def format_margin(value: Any) -> str:
     if value is None or value == "":
         return "—"
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{number.normalize():f}%"
+
+
+def criterion_labels(playbook_key: str, stage_key: str | None = None) -> dict[str, str]:
+    """Gate criterion key → its label in the user's language, for a stage's gate (or
+    every stage of the playbook): the history names unmet criteria by these."""
+    try:
+        book = registry.playbook(playbook_key)
+    except KeyError:
+        return {}
+    ctx = registry.current().check_context
+    out: dict[str, str] = {}
+    for stage in book.stages:
+        if stage_key is not None and stage.key != stage_key:
+            continue
+        for criterion in stage.gate:
+            if criterion.label is not None:
+                label = show(criterion.label)
+            else:
+                label = show(checks.CHECKS[criterion.check].label(criterion.parsed, ctx))
+            out.setdefault(criterion.key, label)
+    return out
+
+
+def _value_text(
+    name: str,
+    value: Any,
+    opportunity: Opportunity,
+    users: dict[int, str],
+    entity: str = "opportunity",
+    contacts: dict[int, str] | None = None,
+    unmet_labels: dict[str, str] | None = None,
+) -> str:
+    if value is None or value == "":
+        if name == "favourable":
+            return yes_no(None)
+        return "—"
+    if isinstance(value, bool):
+        return yes_no(value)
     if name == "buyer_stage":
         return buyer_stage_name(str(value))
     if name == "stage":
@@ -168,36 +286,114 @@ def _value_text(name: str, value: Any, opportunity: Opportunity, users: dict[int
         return playbook_name(str(value))
     if name == "owner":
         return users.get(value, str(value))
-    if name == "amount":
+    if name in ("amount", "price"):
         return format_money(value)
+    if name == "margin":
+        return format_margin(value)
     if name == "status":
         return str(dict(Opportunity._meta.get_field("status").choices).get(value, value))
+    if name == "contact":
+        return (contacts or {}).get(value, str(value))
+    if name == "roles" and isinstance(value, list):
+        return role_names(value) or "—"
+    if name == "stance":
+        return stance_name(str(value))
+    if name == "kind" and entity == "milestone":
+        return milestone_name(str(value))
+    if name == "unmet" and isinstance(value, list):
+        labels = unmet_labels or {}
+        return list_text(labels.get(k, k) for k in value) or "—"
+    if name == "knocked_out" and isinstance(value, list):
+        return list_text(factor_name(k) for k in value) or "—"
+    if name == "scores" and isinstance(value, dict):
+        return list_text(f"{factor_name(k)} {v}" for k, v in value.items())
+    if isinstance(value, list):
+        return list_text(str(v) for v in value) or "—"
     return str(value)
 
 
+def _score_changes(before: dict, after: dict) -> list[Change]:
+    """An evaluation's factors that changed, each as its own line."""
+    out = []
+    for key, new in after.items():
+        old = before.get(key)
+        if old != new:
+            out.append(
+                Change(
+                    label=factor_name(key), before="—" if old is None else str(old), after=str(new)
+                )
+            )
+    return out
+
+
 def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
-    """The deal's events, newest first, with each changed field as before → after."""
+    """The deal's events, newest first, with each changed field as before → after,
+    and for a new or deleted entry (criterion, milestone, stakeholder) what it said."""
+    from kam.contacts.models import Contact
     from kam.users.models import User
 
     events = list(events)
+    payloads = [(e, payload) for e in events for payload in (e.before, e.after)]
     owner_ids = {
         v
-        for e in events
-        for payload in (e.before, e.after)
+        for _e, payload in payloads
         for k, v in payload.items()
         if k == "owner" and isinstance(v, int)
     }
-    users = {u.pk: str(u) for u in User.objects.filter(pk__in=owner_ids)}
+    contact_ids = {
+        v
+        for e, payload in payloads
+        for k, v in payload.items()
+        if e.entity == "stakeholder" and k == "contact" and isinstance(v, int)
+    }
+    users = {u.pk: str(u) for u in User.objects.filter(pk__in=owner_ids)} if owner_ids else {}
+    contacts = (
+        dict(Contact.objects.filter(pk__in=contact_ids).values_list("pk", "name"))
+        if contact_ids
+        else {}
+    )
+    unmet_labels = criterion_labels(opportunity.playbook)
     rows = []
     for event in reversed(events):
-        changes = []
-        if event.action != "created":
+        entity = event.entity
+
+        def text(name, value, entity=entity):
+            return _value_text(name, value, opportunity, users, entity, contacts, unmet_labels)
+
+        changes: list[Change] = []
+        details: list[tuple[str, str]] = []
+        first_evaluation = event.action == "evaluated" and not event.before
+        if first_evaluation or (
+            event.action in ("created", "recorded", "deleted") and entity != "opportunity"
+        ):
+            payload = event.after if event.action != "deleted" else event.before
+            for name, value in payload.items():
+                if name in HIDDEN_FIELDS or value is None or value in ("", [], {}):
+                    continue
+                details.append((_field_label(name, entity), text(name, value)))
+        elif event.action != "created":
             for name, after in event.after.items():
+                if name in HIDDEN_FIELDS:
+                    continue
+                if name == "scores" and isinstance(after, dict):
+                    changes.extend(_score_changes(event.before.get("scores") or {}, after))
+                    continue
+                if name == "unmet":
+                    details.append((_field_label(name, entity), text(name, after)))
+                    continue
+                before = event.before.get(name)
+                if (
+                    event.action == "evaluated"
+                    and name == "knocked_out"
+                    and not after
+                    and (not before)
+                ):
+                    continue
                 changes.append(
                     Change(
-                        label=_field_label(name),
-                        before=_value_text(name, event.before.get(name), opportunity, users),
-                        after=_value_text(name, after, opportunity, users),
+                        label=_field_label(name, entity),
+                        before=text(name, before),
+                        after=text(name, after),
                     )
                 )
         rows.append(
@@ -205,15 +401,21 @@ def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
                 at=event.at,
                 actor=str(event.actor) if event.actor else "",
                 action=str(ACTION_LABELS.get(event.action, event.action.replace("_", " "))),
-                entity=""
-                if event.entity == "opportunity"
-                else str(ENTITY_LABELS.get(event.entity, event.entity)),
+                entity="" if entity == "opportunity" else str(ENTITY_LABELS.get(entity, entity)),
                 note=event.note,
                 changes=changes,
+                details=details,
+                code=event.action,
             )
         )
     return rows
 
 
 def factor_rows(factors) -> list[tuple[str, str]]:
-    return [(str(FACTOR_LABELS.get(f.key, f.key)), f.effect) for f in factors]
+    """Each win-probability factor as (label, effect): the rule's own label when it
+    gives one (an alert's title), else the label for its key."""
+    rows = []
+    for f in factors:
+        label = show(f.label) if getattr(f, "label", None) is not None else None
+        rows.append((label or str(FACTOR_LABELS.get(f.key, f.key)), f.effect))
+    return rows

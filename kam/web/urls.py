@@ -1,6 +1,8 @@
 from django.urls import path
 
-from kam.web.views import accounts, contacts, health, home, opportunities
+from kam.web.views import accounts, board, contacts, health, home, opportunities, process
+
+OPP = "opportunities/<int:opportunity_id>/"
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -17,14 +19,32 @@ urlpatterns = [
     path("contacts/<int:contact_id>/edit/", contacts.contact_edit_view, name="contact-edit"),
     path("opportunities/", opportunities.opportunity_list_view, name="opportunity-list"),
     path("opportunities/new/", opportunities.opportunity_create_view, name="opportunity-create"),
+    path("opportunities/board/", board.board_view, name="opportunity-board"),
+    path(OPP, opportunities.opportunity_detail, name="opportunity-detail"),
+    path(f"{OPP}edit/", opportunities.opportunity_edit_view, name="opportunity-edit"),
+    # the process engine (POST only; each calls one service)
+    path(f"{OPP}advance/", process.advance_view, name="opportunity-advance"),
+    path(f"{OPP}close/", process.close_view, name="opportunity-close"),
+    path(f"{OPP}buyer-stage/", process.buyer_stage_view, name="opportunity-buyer-stage"),
+    path(f"{OPP}evaluation/", process.evaluation_view, name="opportunity-evaluation"),
+    path(f"{OPP}priority/", process.priority_view, name="opportunity-priority"),
+    path(f"{OPP}criteria/", process.criterion_add_view, name="criterion-add"),
     path(
-        "opportunities/<int:opportunity_id>/",
-        opportunities.opportunity_detail,
-        name="opportunity-detail",
+        f"{OPP}criteria/<int:criterion_id>/delete/",
+        process.criterion_delete_view,
+        name="criterion-delete",
     ),
+    path(f"{OPP}milestones/", process.milestone_record_view, name="milestone-record"),
     path(
-        "opportunities/<int:opportunity_id>/edit/",
-        opportunities.opportunity_edit_view,
-        name="opportunity-edit",
+        f"{OPP}milestones/<int:milestone_id>/delete/",
+        process.milestone_delete_view,
+        name="milestone-delete",
     ),
+    path(f"{OPP}stakeholders/", process.stakeholder_add_view, name="stakeholder-add"),
+    path(
+        f"{OPP}stakeholders/<int:stakeholder_id>/delete/",
+        process.stakeholder_remove_view,
+        name="stakeholder-remove",
+    ),
+    path(f"{OPP}board-advance/", board.board_advance_view, name="board-advance"),
 ]

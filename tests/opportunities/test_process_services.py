@@ -146,3 +146,24 @@ def test_a_closed_deal_says_closed_even_with_a_stale_stage(world, deal):
     with pytest.raises(Conflict) as info:
         process.opportunity_advance(actor=world.rep_a, opportunity=deal, from_stage="entry")
     assert "closed" in str(info.value.message)
+
+
+def test_acceptance_completes_a_won_project_once(world, deal):
+    # given: a won standard-6 deal now in implementation
+    opp = opportunity_create(actor=world.rep_a, account=deal.account, name="交付", amount=1,
+                             expected_close=deal.expected_close, stage="negotiation")
+    process.milestone_record(actor=world.rep_a, opportunity=opp, kind="contract_signed")
+    process.opportunity_advance(actor=world.rep_a, opportunity=opp)
+    assert (opp.stage, opp.status) == ("implementation", "won")
+    # when: advancing without acceptance is refused, with it the project completes
+    with pytest.raises(Conflict) as info:
+        process.opportunity_advance(actor=world.rep_a, opportunity=opp)
+    assert info.value.extra["unmet"] == ["acceptance"]
+    process.milestone_record(actor=world.rep_a, opportunity=opp, kind="acceptance")
+    process.opportunity_advance(actor=world.rep_a, opportunity=opp)
+    # then
+    opp.refresh_from_db()
+    assert opp.completed_at is not None and opp.status == "won"
+    assert Event.objects.filter(opportunity_id=opp.pk, action="completed").count() == 1
+    with pytest.raises(Conflict):
+        process.opportunity_advance(actor=world.rep_a, opportunity=opp)

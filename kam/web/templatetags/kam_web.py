@@ -29,3 +29,9 @@ def buyer_stage_name(key: str) -> str:
 @register.filter
 def playbook_name(key: str) -> str:
     return presenters.playbook_name(key)
+
+
+@register.filter
+def margin(value) -> str:
+    """{{ milestone.margin|margin }} → "18.5%"."""
+    return presenters.format_margin(value)

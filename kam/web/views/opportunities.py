@@ -7,18 +7,14 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from kam.accounts.selectors import account_get_for_user
-from kam.contacts.selectors import contact_list, org_chart
-from kam.methodology import registry
 from kam.opportunities.selectors import (
     opportunity_get_for_edit,
     opportunity_get_for_user,
-    opportunity_history,
     opportunity_list,
 )
-from kam.opportunities.services import opportunity_win_probability
-from kam.web import presenters
 from kam.web.forms import OpportunityFilterForm, OpportunityForm
 from kam.web.views.common import domain_errors, int_param, paginate, render_list
+from kam.web.views.process import render_detail
 
 
 @login_required
@@ -41,44 +37,12 @@ def opportunity_list_view(request):
     )
 
 
-def _stage_texts(opp) -> dict:
-    """The current stage's main work and key node, and the buyer stage's seller work,
-    from the methodology files in the user's language."""
-    lang = presenters.language()
-    out: dict = {}
-    try:
-        stage = registry.playbook(opp.playbook).stage(opp.stage)
-    except KeyError:
-        stage = None
-    if stage is not None:
-        out["main_work"] = stage.main_work.get(lang)
-        out["key_node"] = stage.key_node.get(lang)
-        out["healthy_dwell_days"] = stage.healthy_dwell_days
-        out["mapped_buyer_stages"] = [presenters.buyer_stage_name(k) for k in stage.buyer_stages]
-    for bstage in registry.buyer_process().stages:
-        if bstage.key == opp.buyer_stage:
-            out["buyer_work"] = bstage.seller_work.get(lang)
-    return out
-
-
 @login_required
 @require_safe
 @domain_errors
 def opportunity_detail(request, opportunity_id: int):
     opp = opportunity_get_for_user(request.user, opportunity_id)
-    probability, factors = opportunity_win_probability(opp)
-    contacts = list(contact_list(request.user, account_id=opp.account_id))
-    context = {
-        "opp": opp,
-        "win_probability": probability,
-        "factors": presenters.factor_rows(factors),
-        "steps": presenters.stage_steps(opp),
-        "texts": _stage_texts(opp),
-        "chart": org_chart(contacts),
-        "history": presenters.history_rows(opp, opportunity_history(opp)),
-        "nav": "opportunities",
-    }
-    return render(request, "web/opportunities/detail.html", context)
+    return render_detail(request, opp)
 
 
 @login_required

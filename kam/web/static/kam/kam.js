@@ -1,0 +1,68 @@
+/* KAM — small page behaviours, no framework:
+   - [data-open-dialog="id"] opens <dialog id>; [data-close-dialog] closes its dialog;
+     a dialog with [data-open-on-load] (a form that came back with an error) opens at once.
+   - form[data-confirm] asks before submitting (delete buttons).
+   - a link to a section of the page opens the folded form in it.
+   - select[data-milestone-kind] shows only the price / margin inputs its kind asks for. */
+(function () {
+  "use strict";
+
+  function openDialog(dialog) {
+    if (!dialog || dialog.open) return;
+    if (typeof dialog.showModal === "function") dialog.showModal();
+    else dialog.setAttribute("open", "");
+    const first = dialog.querySelector("textarea, input:not([type=hidden]), select");
+    if (first) first.focus();
+  }
+
+  document.addEventListener("click", function (event) {
+    const opener = event.target.closest("[data-open-dialog]");
+    if (opener) {
+      openDialog(document.getElementById(opener.dataset.openDialog));
+      return;
+    }
+    const closer = event.target.closest("[data-close-dialog]");
+    if (closer) {
+      const dialog = closer.closest("dialog");
+      if (dialog) dialog.close();
+      return;
+    }
+    // a link to a section (the checklist's "Evaluate the deal ↓") opens its folded form
+    const link = event.target.closest('a[href^="#"]');
+    if (link && link.getAttribute("href").length > 1) {
+      const section = document.getElementById(link.getAttribute("href").slice(1));
+      const folded = section && section.querySelector("details.inline-form:not([open])");
+      if (folded) folded.open = true;
+    }
+  });
+
+  document.addEventListener("submit", function (event) {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
+
+  function syncMilestoneFields(select) {
+    const form = select.form;
+    if (!form) return;
+    const option = select.options[select.selectedIndex];
+    const asked = ((option && option.dataset.fields) || "").split(" ").filter(Boolean);
+    form.querySelectorAll("[data-milestone-field]").forEach(function (input) {
+      const wanted = asked.indexOf(input.dataset.milestoneField) !== -1;
+      const box = input.closest(".field") || input;
+      box.hidden = !wanted;
+      input.disabled = !wanted; // not sent for kinds that do not ask for it
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-milestone-kind]")) syncMilestoneFields(event.target);
+  });
+
+  function init() {
+    document.querySelectorAll("select[data-milestone-kind]").forEach(syncMilestoneFields);
+    document.querySelectorAll("dialog[data-open-on-load]").forEach(openDialog);
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
