@@ -353,13 +353,19 @@ def test_standard_6_walked_to_won(rep, account, deal, final):
         "factors": [{"key": "status_won", "label": "Won", "effect": "100%", "value": 1.0}],
     }
     assert _ok(rep.get(f"{path}/risks")) == []
+    # implementation: advancing completes the project, once acceptance is recorded
     again = rep.post(f"{path}/advance")
     assert again.status_code == 409
-    assert again.json()["unmet"] == []
+    assert again.json()["unmet"] == ["acceptance"]
+    _ok(rep.post(f"{path}/milestones", {"kind": "acceptance"}), 201)
+    done = _ok(rep.post(f"{path}/advance"))
+    assert (done["status"], done["stage"]) == ("won", "implementation")
+    assert done["completed_at"] is not None
+    assert rep.post(f"{path}/advance").status_code == 409
     history = _ok(rep.get(f"{path}/history"))
     moves = [e["action"] for e in history if e["action"] in ("advanced", "force_advanced",
-                                                              "closed")]
-    assert moves == ["advanced"] * 5 + ["closed"]
+                                                              "closed", "completed")]
+    assert moves == ["advanced"] * 5 + ["closed", "completed"]
 
 
 def test_milestones_5_walked_to_won(rep, account):
