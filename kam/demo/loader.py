@@ -8,11 +8,16 @@ Event(entity="demo", action="loaded") as its mark."""
 
 from __future__ import annotations
 
+import os
 import sys
 import unicodedata
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
 
+from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
 from kam.accounts import services as account_services
@@ -21,11 +26,13 @@ from kam.contacts import services as contact_services
 from kam.contacts.models import Contact
 from kam.core import audit, clock
 from kam.core.models import Event
-from kam.demo import cases, synthetic
+from kam.demo import cases, steps, synthetic
 from kam.demo.timeline import Timeline
 from kam.methodology import registry
+from kam.opportunities import process
 from kam.opportunities import services as opportunity_services
 from kam.opportunities.models import Opportunity
+from kam.stakeholders import services as stakeholder_services
 from kam.users import services as user_services
 from kam.users.models import User
 
@@ -105,18 +112,42 @@ def _check_empty() -> None:
         )
 
 
-def _create_users(t: Timeline) -> dict[str, User]:
-    with clock.freeze(t.at(430, 9 * 60)):
+@contextmanager
+def _hashing_passwords() -> Iterator[dict[str, Future[str]]]:
+    """The demo passwords, hashed on worker threads while the loader writes.
+
+    Django's password hasher is slow on purpose (about 0.4 s a password, ~40% of the
+    whole load for six users) and releases the GIL, so hashing beside the writes
+    instead of before them keeps `kam demo` quick. The hashes are what
+    `User.set_password` would store: Django's `make_password` with its configured
+    hashers."""
+    workers = max(1, min(len(DEMO_USERS), (os.cpu_count() or 2) - 1))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kam-demo-hash")
+    try:
+        yield {u.username: pool.submit(make_password, u.password) for u in DEMO_USERS}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _create_users(t: Timeline, days_ago: int) -> dict[str, User]:
+    """The demo team, created through the users service; their passwords are set by
+    `_set_passwords` once hashed."""
+    with clock.freeze(t.at(days_ago, 9 * 60)):
         return {
             u.username: user_services.user_create(
                 username=u.username,
                 role=u.role,
                 team=u.team,
-                password=u.password,
                 display_name=u.display_name,
             )
             for u in DEMO_USERS
         }
+
+
+def _set_passwords(users: dict[str, User], hashed: dict[str, Future[str]]) -> None:
+    for username, user in users.items():
+        user.password = hashed[username].result()
+        user.save(update_fields=["password"])
 
 
 def plan(t: Timeline) -> tuple[synthetic.AccountPlan, ...]:
@@ -125,6 +156,7 @@ def plan(t: Timeline) -> tuple[synthetic.AccountPlan, ...]:
         today=t.today,
         playbooks={key: registry.playbook(key) for key in synthetic.PLAYBOOK_SHARES},
         buyer=registry.buyer_process(),
+        evaluation=registry.current().evaluation,
         reserved_names=cases.ACCOUNT_NAMES,
     )
 
@@ -170,26 +202,100 @@ def _write_account(item: synthetic.AccountPlan, users: dict[str, User], t: Timel
                     actor=owner, contact=person, status="left", left_at=t.date(-c.left_days_ago)
                 )
     for d in item.opportunities:
-        deal_owner = users[d.owner]
-        with clock.freeze(t.at(d.stage_days_ago, d.minute)):
-            opp = opportunity_services.opportunity_create(
-                actor=deal_owner,
-                account=account,
-                owner=deal_owner,
-                name=d.name,
-                amount=d.amount,
-                expected_close=t.date(d.close_in_days),
-                playbook=d.playbook,
-                stage=d.stage,
-                stage_entered_at=clock.now(),
-                buyer_stage=d.earlier_buyer_stage or d.buyer_stage,
-                description=d.description,
-            )
-        if d.earlier_buyer_stage is not None and d.buyer_moved_days_ago is not None:
-            with clock.freeze(t.at(d.buyer_moved_days_ago, d.minute)):
-                opportunity_services.opportunity_update(
-                    actor=deal_owner, opportunity=opp, buyer_stage=d.buyer_stage
+        replay(d, account=account, people=people, users=users, t=t)
+
+
+def replay(
+    d: synthetic.OpportunityPlan,
+    *,
+    account: Account,
+    people: list[Contact],
+    users: dict[str, User],
+    t: Timeline,
+) -> Opportunity:
+    """Record the deal at its playbook's first stage and replay its story through the
+    process services, each step under the clock of its day: every advance passes a
+    key node on evidence (or is forced by a manager with a reason), so the history
+    and the gates tell the same story."""
+    owner = users[d.owner]
+    opp: Opportunity | None = None
+    for step in d.steps:
+        action = step.action
+        with clock.freeze(t.at(step.days_ago, step.minute)):
+            if isinstance(action, steps.Create):
+                opp = opportunity_services.opportunity_create(
+                    actor=owner,
+                    account=account,
+                    owner=owner,
+                    name=d.name,
+                    amount=d.amount,
+                    expected_close=t.date(d.close_in_days),
+                    playbook=d.playbook,
+                    buyer_stage=action.buyer_stage,
+                    description=d.description,
                 )
+                continue
+            assert opp is not None, "a deal's story starts with its creation"
+            _act(action, opp, day=t.date(-step.days_ago), owner=owner, users=users, people=people)
+    assert opp is not None
+    return opp
+
+
+def _act(action, opp: Opportunity, *, day, owner: User, users, people: list[Contact]) -> None:
+    if isinstance(action, steps.Evaluate):
+        process.evaluation_record(actor=owner, opportunity=opp, scores=dict(action.scores))
+    elif isinstance(action, steps.Person):
+        contact = people[action.contact]
+        stakeholder_services.stakeholder_add(
+            actor=owner,
+            opportunity=opp,
+            contact=contact,
+            roles=list(action.roles),
+            stance=action.stance,
+            is_coach=action.coach,
+            influence=action.influence,
+            relationship=action.relationship,
+            disc=contact.disc,
+        )
+    elif isinstance(action, steps.Criterion):
+        process.criterion_add(
+            actor=owner,
+            opportunity=opp,
+            text=action.text,
+            shaped_by_us=action.shaped_by_us,
+            favourable=action.favourable,
+        )
+    elif isinstance(action, steps.Milestone):
+        process.milestone_record(
+            actor=owner,
+            opportunity=opp,
+            kind=action.kind,
+            date=day,
+            price=action.price,
+            margin=action.margin,
+            note=action.note,
+        )
+    elif isinstance(action, steps.BuyerMove):
+        opportunity_services.opportunity_update(
+            actor=owner, opportunity=opp, buyer_stage=action.stage
+        )
+    elif isinstance(action, steps.Advance):
+        process.opportunity_advance(
+            actor=users[action.by] if action.by else owner,
+            opportunity=opp,
+            force=action.force,
+            reason=action.reason,
+        )
+    elif isinstance(action, steps.Override):
+        process.priority_override(
+            actor=users[action.by], opportunity=opp, grade=action.grade, reason=action.reason
+        )
+    elif isinstance(action, steps.Close):
+        process.opportunity_close(
+            actor=owner, opportunity=opp, outcome=action.outcome, reason=action.reason
+        )
+    else:  # pragma: no cover - a new kind of step needs its service here
+        raise TypeError(f"unknown demo step {action!r}")
 
 
 def _width(text: str) -> int:
@@ -233,10 +339,15 @@ def load_demo(out: IO[str] | None = None) -> DemoSummary:
     t = Timeline(now=clock.now())
     with transaction.atomic():
         _check_empty()
-        users = _create_users(t)
-        cases.tell_all(users, t)
-        for item in plan(t):
-            _write_account(item, users, t)
+        with _hashing_passwords() as hashed:
+            accounts = plan(t)
+            # the team existed before anything it recorded
+            oldest = max([a.created_days_ago for a in accounts] + [cases.OLDEST_DAYS_AGO])
+            users = _create_users(t, oldest + 30)
+            cases.tell_all(users, t)
+            for item in accounts:
+                _write_account(item, users, t)
+            _set_passwords(users, hashed)
         summary = DemoSummary(
             users=len(users),
             accounts=Account.objects.count(),

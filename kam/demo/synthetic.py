@@ -8,10 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from kam.demo import vocab
+from kam.demo import story, vocab
+from kam.demo.steps import OPEN, Step
+from kam.methodology.evaluation import EvaluationModel
 from kam.methodology.schema import BuyerProcess, Playbook
 
 SEED = 2026
@@ -30,6 +32,10 @@ FUNNEL_WEIGHTS = {
 # Who owns the accounts (40 in all) and, for a manager's account, who may run its deals.
 ACCOUNT_OWNERS = (("rep1", 11), ("rep2", 10), ("rep3", 9), ("manager", 6), ("manager2", 4))
 TEAM_REPS = {"manager": ("rep1", "rep2"), "manager2": ("rep3",)}
+MANAGER_OF = {
+    **{m: m for m in TEAM_REPS},
+    **{rep: m for m, reps in TEAM_REPS.items() for rep in reps},
+}
 AREA_WEIGHTS = (("华东", 45), ("华南", 20), ("华北", 20), ("西南", 15))
 
 NATURE_LABELS = {
@@ -93,13 +99,18 @@ class OpportunityPlan:
     amount: Decimal
     playbook: str
     stage: str
-    stage_days_ago: int  # entered its current stage (and was recorded in KAM) then
-    minute: int  # time of day of that moment
+    stage_days_ago: int  # entered its current stage then
+    minute: int  # time of day it was recorded in KAM
     buyer_stage: str
-    earlier_buyer_stage: str | None  # the buyer stage when recorded, if it moved since
+    earlier_buyer_stage: str | None  # the buyer stage when we entered ours, if it moved since
     buyer_moved_days_ago: int | None
     close_in_days: int  # expected close, from today (negative: overdue or signed)
     description: str
+    # How it got there (kam.demo.story): recorded at the first stage this many days
+    # ago, then walked forward through the key nodes; its status today.
+    status: str = OPEN
+    created_days_ago: int = 0
+    steps: tuple[Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -333,12 +344,18 @@ def build_plan(
     today: dt.date,
     playbooks: dict[str, Playbook],
     buyer: BuyerProcess,
+    evaluation: EvaluationModel,
     reserved_names: tuple[str, ...] = (),
     seed: int = SEED,
 ) -> tuple[AccountPlan, ...]:
-    """The synthetic accounts with their contacts and deals. `today` only dates the
-    text ("2027年度…", "客户计划2027年实施"); no random draw depends on it, so accounts,
-    amounts, stages and dwell times are the same on any day."""
+    """The synthetic accounts with their contacts and deals, each deal with the story
+    of how it got to its stage. `today` only dates the text ("2027年度…",
+    "客户计划2027年实施"); no random draw depends on it, so accounts, amounts, stages,
+    dwell times and stories are the same on any day.
+
+    Two random streams: the first draws the book (accounts, people, deals, where each
+    deal stands), the second its history, so tuning the stories leaves the book as it
+    is."""
     rng = random.Random(seed)  # noqa: S311 -- demo data, reproducible on purpose
     owners = [name for name, n in ACCOUNT_OWNERS for _ in range(n)]
     rng.shuffle(owners)
@@ -386,7 +403,6 @@ def build_plan(
                 )
             )
         contacts = _contacts(rng)
-        oldest = max([d.stage_days_ago for d in deals] + [c.left_days_ago or 0 for c in contacts])
         lo, hi = REVENUE_RANGE[size]
         credit_lo, credit_hi = CREDIT_RANGE[size]
         cycle_lo, cycle_hi = COLLECTION_RANGE[nature]
@@ -410,9 +426,59 @@ def build_plan(
                 credit_limit=Decimal(rng.randint(credit_lo // 500_000, credit_hi // 500_000))
                 * 500_000,
                 notes=notes,
-                created_days_ago=oldest + rng.randint(10, 120),
+                created_days_ago=rng.randint(10, 120),  # before its oldest record: below
                 contacts=contacts,
                 opportunities=tuple(deals),
             )
         )
-    return tuple(accounts)
+    return _tell_stories(
+        accounts,
+        rng=random.Random(f"{seed}:process"),  # noqa: S311
+        playbooks=playbooks,
+        buyer=buyer,
+        evaluation=evaluation,
+    )
+
+
+def _tell_stories(
+    accounts: list[AccountPlan],
+    *,
+    rng: random.Random,
+    playbooks: dict[str, Playbook],
+    buyer: BuyerProcess,
+    evaluation: EvaluationModel,
+) -> tuple[AccountPlan, ...]:
+    """Give every deal its fate and history (kam.demo.story), and date each account
+    before the oldest thing recorded about it."""
+    deals = [d for a in accounts for d in a.opportunities]
+    natures = [a.nature for a in accounts for _ in a.opportunities]
+    fates = iter(
+        story.assign_fates(rng, deals, natures=natures, playbooks=playbooks, managers=MANAGER_OF)
+    )
+    out = []
+    for account in accounts:
+        told = []
+        for deal in account.opportunities:
+            fate = next(fates)
+            deal = story.prepare(deal, fate, buyer)
+            history = story.tell(
+                rng,
+                deal=deal,
+                contacts=account.contacts,
+                fate=fate,
+                book=playbooks[deal.playbook],
+                buyer=buyer,
+                evaluation=evaluation,
+            )
+            told.append(story.finish(deal, history, fate))
+        oldest = max(
+            [d.created_days_ago for d in told] + [c.left_days_ago or 0 for c in account.contacts]
+        )
+        out.append(
+            replace(
+                account,
+                created_days_ago=oldest + account.created_days_ago,
+                opportunities=tuple(told),
+            )
+        )
+    return tuple(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.utils import timezone
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 class Timeline:
     now: dt.datetime
 
-    @property
+    @cached_property
     def today(self) -> dt.date:
         return timezone.localdate(self.now)
 

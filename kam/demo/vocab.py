@@ -189,23 +189,28 @@ class Post:
     department: str
     layer: str
     parent: str | None
+    roles: tuple[str, ...]  # the buying-centre roles (SPEC §4) this post usually holds
+    decides: bool = False  # may be the decision maker of a smaller purchase
 
 
 POSTS: tuple[Post, ...] = (
-    Post("gm", "总经理", "公司领导", "decision", None),
-    Post("vp_prod", "副总经理(分管生产)", "公司领导", "decision", "gm"),
-    Post("vp_tech", "总工程师", "公司领导", "decision", "gm"),
-    Post("cfo", "财务总监", "财务部", "management", "gm"),
-    Post("proc_mgr", "采购部经理", "采购部", "management", "vp_prod"),
-    Post("tech_head", "技术部部长", "技术部", "management", "vp_tech"),
-    Post("equip_head", "设备部部长", "设备部", "management", "vp_prod"),
-    Post("prod_mgr", "生产部经理", "生产部", "management", "vp_prod"),
-    Post("quality_mgr", "质量部经理", "质量部", "management", "vp_tech"),
-    Post("buyer", "采购工程师", "采购部", "operation", "proc_mgr"),
-    Post("equip_eng", "设备工程师", "设备部", "operation", "equip_head"),
-    Post("process_eng", "工艺工程师", "技术部", "operation", "tech_head"),
-    Post("workshop", "车间主任", "生产部", "operation", "prod_mgr"),
+    Post("gm", "总经理", "公司领导", "decision", None, ("decision_maker",), True),
+    Post(
+        "vp_prod", "副总经理(分管生产)", "公司领导", "decision", "gm", ("influencer", "user"), True
+    ),
+    Post("vp_tech", "总工程师", "公司领导", "decision", "gm", ("technical", "influencer")),
+    Post("cfo", "财务总监", "财务部", "management", "gm", ("finance",)),
+    Post("proc_mgr", "采购部经理", "采购部", "management", "vp_prod", ("purchaser",)),
+    Post("tech_head", "技术部部长", "技术部", "management", "vp_tech", ("technical",)),
+    Post("equip_head", "设备部部长", "设备部", "management", "vp_prod", ("technical", "user")),
+    Post("prod_mgr", "生产部经理", "生产部", "management", "vp_prod", ("user",)),
+    Post("quality_mgr", "质量部经理", "质量部", "management", "vp_tech", ("influencer",)),
+    Post("buyer", "采购工程师", "采购部", "operation", "proc_mgr", ("executor", "gatekeeper")),
+    Post("equip_eng", "设备工程师", "设备部", "operation", "equip_head", ("user",)),
+    Post("process_eng", "工艺工程师", "技术部", "operation", "tech_head", ("technical",)),
+    Post("workshop", "车间主任", "生产部", "operation", "prod_mgr", ("user",)),
 )
+POST_BY_TITLE: dict[str, Post] = {p.title: p for p in POSTS}
 
 # Short notes a rep would write about a contact, by DISC style (SPEC §4).
 DISC_NOTES: dict[str, str] = {
@@ -244,3 +249,137 @@ DESCRIPTIONS: dict[str, tuple[str, ...]] = {
         "已发货,待安装调试和终验收,10%尾款在验收后支付。",
     ),
 }
+
+# --- the process story (kam.demo.story) ---------------------------------------------
+
+# Purchase criteria (采购标准) a customer writes into an enquiry or tender; the second
+# list holds those our side typically shapes (写进标准的是我方的优势).
+CRITERIA: tuple[str, ...] = (
+    "交货期不超过90天",
+    "质保期不少于24个月,故障4小时响应、24小时到场",
+    "付款方式:预付30%,到货60%,验收后10%",
+    "投标人须具备ISO 9001质量管理体系认证",
+    "提供近三年至少两个同行业应用案例",
+    "能耗指标不高于国家一级能效标准",
+    "设备综合效率(OEE)不低于85%",
+    "核心部件须为国际知名品牌",
+    "投标人注册资本不少于5,000万元",
+    "报价含运输、安装、调试及操作培训",
+    "评标办法:技术分60%,商务分40%",
+    "最低评标价法,技术合格即可",
+)  # fmt: skip
+SHAPED_CRITERIA: tuple[str, ...] = (
+    "关键参数按我方参与编写的技术规格书执行",
+    "须在本省设有备件库和常驻服务工程师",
+    "须提供工厂实地考察和样板客户参观",
+    "须通过客户现场72小时连续试运行验收",
+    "须具备与客户现有MES系统对接的成熟接口",
+    "整线交钥匙,供应商对工艺指标负总责",
+    "材料须提供第三方检测报告及批次追溯",
+    "交付周期承诺写入合同,延期按日计罚",
+)  # fmt: skip
+
+MILESTONE_NOTES: dict[str, tuple[str, ...]] = {
+    "candidate_confirmed": (
+        "通过资格预审,列入候选供应商名单。",
+        "客户采购部确认我方入围,共邀请三家供应商。",
+        "作为合格供应商直接入围。",
+    ),
+    "proposal_submitted": (
+        "完成技术交流和工厂参观后提交书面方案。",
+        "提交技术方案及初步报价。",
+        "提交方案并安排样板客户参观。",
+    ),
+    "bid_submitted": ("按时递交投标文件。", "议标:向客户提交商务报价。"),
+    "preferred_supplier": ("客户通知我方为首选供应商。",),
+    "terms_agreed": ("价格和付款条件谈妥,待合同审批。",),
+    "contract_signed": ("合同已审批并签订。", "双方法人代表签约。"),
+    "acceptance": ("工程验收合格,客户签署验收报告。", "终验收通过,尾款进入支付流程。"),
+}
+
+# A stakeholder's stance when first mapped (weights; SPEC §4).
+DECISION_MAKER_STANCES = (("champion", 10), ("supporter", 40), ("neutral", 30), ("unknown", 20))
+COACH_STANCES = (("champion", 65), ("supporter", 35))
+OTHER_STANCES = (
+    ("supporter", 30),
+    ("neutral", 30),
+    ("unknown", 15),
+    ("enemy", 15),
+    ("blocker", 10),
+)
+
+# Gates a manager forced (强行进入): playbook, the stage left, the criterion left
+# unmet, and the reason written down at the time.
+FORCED: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "standard-6", "development", "evaluation_passed",
+        "集团总部点名邀请我方参与,评估分数未达及格线(资金来源待确认)。"
+        "经理批准先行进入,资金落实后重新评估。",
+    ),
+    (
+        "standard-6", "entry", "coach",
+        "客户要求两周内提交方案,内线仍在发展中;先推进提案,同步发展教练。",
+    ),
+    (
+        "standard-6", "entry", "candidate_confirmed",
+        "候选供应商名单尚未公布,但技术部已邀请我方做技术交流,先行推进。",
+    ),
+    (
+        "standard-6", "proposal", "criteria_shaped",
+        "招标文件由设计院编制,我方未能参与采购标准的制定;经评估仍决定投标。",
+    ),
+    (
+        "standard-6", "bidding", "bid_submitted",
+        "议标项目,客户直接邀请商务谈判;成本核算未完成,毛利稍后补录。",
+    ),
+    (
+        "milestones-5", "need_nurturing", "decision_maker",
+        "集团与工厂的采购权限正在调整,决策者尚未明确;客户要求先提交方案。",
+    ),
+)  # fmt: skip
+
+# Deals that ended without an order: playbook, stage, outcome, reason, and how far
+# the work of that stage had got ("full": its key node was met, e.g. the bid was in).
+CLOSINGS: tuple[tuple[str, str, str, str, str], ...] = (
+    (
+        "standard-6", "development", "abandoned",
+        "评估未通过:资金风险,客户资金来源未落实,放弃跟进。", "knockout",
+    ),
+    (
+        "standard-6", "development", "abandoned",
+        "评估得分低于及格线:技术要求超出我方产品范围,暂不跟进。", "fail",
+    ),
+    (
+        "standard-6", "entry", "lost",
+        "未进入候选供应商名单:资格预审要求近三年两个以上同类项目业绩。", "partial",
+    ),
+    (
+        "standard-6", "proposal", "abandoned",
+        "撤标:采购标准对我方不利(核心部件指定进口品牌)。", "partial",
+    ),
+    ("standard-6", "bidding", "lost", "价格高出第一名12%,未中标。", "full"),
+    ("standard-6", "bidding", "lost", "技术评分落后,未进入前三名短名单。", "full"),
+    ("standard-6", "bidding", "abandoned", "撤标:采购标准对我方不利。", "partial"),
+    (
+        "standard-6", "negotiation", "lost",
+        "客户最终选择在位供应商:对方同意把账期延长到180天。", "partial",
+    ),
+    (
+        "milestones-5", "need_nurturing", "abandoned",
+        "客户取消项目:集团压缩本年度技改投资。", "partial",
+    ),
+    ("milestones-5", "solution_evaluation", "lost", "客户技术部选择了外资品牌的方案。", "full"),
+)  # fmt: skip
+
+# A manager's priority override (grade, reason) and the evaluation that makes it
+# a real override: a medium-likelihood deal lifted to A, a strong one put last.
+OVERRIDES: tuple[tuple[str, str, str], ...] = (
+    ("A", "集团战略客户:总经理要求按A类全力以赴,由我带队拜访决策层。", "medium"),
+    ("D", "客户资金链紧张,应收账款已逾期三个月:降为D类,只做基本维护。", "high"),
+)
+
+# The state-owned-enterprise trap (国企陷阱): negotiating while the project is not approved.
+SOE_TRAP = (
+    "\n国企客户:项目计划已上报集团,但预算尚未批复——计划上报不等于预算批准,"
+    "需核实立项和资金后再推进商务条款。"
+)

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from kam.demo import cases, synthetic
+from kam.demo import cases, steps, synthetic
 from kam.methodology import registry
 
 
@@ -19,6 +19,7 @@ def _plan(today: dt.date = dt.date(2026, 11, 23), seed: int = synthetic.SEED):
         today=today,
         playbooks={key: registry.playbook(key) for key in synthetic.PLAYBOOK_SHARES},
         buyer=registry.buyer_process(),
+        evaluation=registry.current().evaluation,
         reserved_names=cases.ACCOUNT_NAMES,
         seed=seed,
     )
@@ -126,7 +127,7 @@ def test_times_are_relative_and_some_deals_are_stalled_or_overdue():
         for deal in account.opportunities:
             stage = registry.playbook(deal.playbook).stage(deal.stage)
             assert deal.stage_days_ago >= 1
-            assert account.created_days_ago > deal.stage_days_ago
+            assert account.created_days_ago > deal.created_days_ago >= deal.stage_days_ago
             stalled += deal.stage_days_ago > stage.healthy_dwell_days
             overdue += deal.close_in_days < 0 and stage.base_probability < 1
             assert deal.close_in_days <= 366
@@ -155,3 +156,41 @@ def test_org_charts_are_trees_with_layers():
             assert person.reports_to is not None and person.reports_to < i
             assert person.layer in ("decision", "management", "operation")
             assert len({c.name for c in contacts}) == len(contacts)
+
+
+def test_every_deal_has_a_story_from_its_creation_at_the_first_stage():
+    # given / when
+    plan = _plan()
+
+    # then each deal starts at its playbook's first stage and moves one key node at a
+    # time, in the past, ending as its status says
+    for deal in deals(plan):
+        book = registry.playbook(deal.playbook)
+        story = deal.steps
+        assert isinstance(story[0].action, steps.Create)
+        assert story[0].days_ago == deal.created_days_ago
+        assert [s.days_ago for s in story] == sorted((s.days_ago for s in story), reverse=True)
+        assert all(s.days_ago >= 1 and 0 <= s.minute < 24 * 60 for s in story)
+        advances = [s for s in story if isinstance(s.action, steps.Advance)]
+        signed_here = deal.status == "won" and book.stage(deal.stage).wins
+        completed = any(
+            isinstance(s.action, steps.Milestone) and s.action.kind == "acceptance" for s in story
+        )
+        position = book.stage_keys.index(deal.stage)
+        assert len(advances) == position + signed_here + completed
+        closes = [s.action.outcome for s in story if isinstance(s.action, steps.Close)]
+        assert closes == ([deal.status] if deal.status in ("lost", "abandoned") else [])
+
+
+def test_the_book_has_its_exceptions_in_measure():
+    # given / when
+    planned = deals(_plan())
+    actions = [s.action for d in planned for s in d.steps]
+
+    # then a handful forced by managers with reasons, two grades overridden, ten ended
+    forced = [a for a in actions if isinstance(a, steps.Advance) and a.force]
+    assert len(forced) == 6
+    assert all(a.by in ("manager", "manager2") and a.reason for a in forced)
+    overrides = [a for a in actions if isinstance(a, steps.Override)]
+    assert sorted(a.grade for a in overrides) == ["A", "D"]
+    assert Counter(d.status for d in planned) == {"open": 126, "won": 14, "lost": 5, "abandoned": 5}
