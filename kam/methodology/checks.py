@@ -413,14 +413,14 @@ def _milestone_names(p: MilestoneParams, ctx: Context) -> Any:
     return out
 
 
-def _milestone_label(p: MilestoneParams, ctx: Context) -> Msg:
+def _milestone_label(p: MilestoneParams, ctx: Context) -> Any:
     name = _milestone_names(p, ctx)
     if p.require:
         return Msg(
-            gettext_noop("%(milestone)s recorded with %(fields)s"),
+            gettext_noop("%(milestone)s, with %(fields)s recorded"),
             {"milestone": name, "fields": [Msg(FIELD_NAMES[f]) for f in p.require]},
         )
-    return Msg(gettext_noop("%(milestone)s recorded"), {"milestone": name})
+    return name  # milestone names already state the fact ("Proposal submitted")
 
 
 @check_type("milestone", MilestoneParams, _milestone_label)
@@ -429,7 +429,7 @@ def _milestone(facts: DealFacts, params: MilestoneParams, ctx: Context) -> Verdi
     found_all = [m for m in (facts.milestone(k) for k in params.kinds) if m is not None]
     if not found_all:
         return Verdict(
-            False, Msg(gettext_noop("%(milestone)s is not recorded yet."), {"milestone": name})
+            False, Msg(gettext_noop("Not recorded yet: %(milestone)s."), {"milestone": name})
         )
     complete = [m for m in found_all if all(getattr(m, f) is not None for f in params.require)]
     if not complete:
@@ -438,7 +438,7 @@ def _milestone(facts: DealFacts, params: MilestoneParams, ctx: Context) -> Verdi
         return Verdict(
             False,
             Msg(
-                gettext_noop("%(milestone)s is recorded without %(fields)s."),
+                gettext_noop("%(milestone)s: recorded, but without %(fields)s."),
                 {"milestone": name, "fields": [Msg(FIELD_NAMES[f]) for f in lacking]},
             ),
             (found.id,),

@@ -362,11 +362,11 @@ def test_purchase_criteria_label_names_every_requirement():
 def test_milestone_unmet_when_not_recorded():
     verdict = decide("milestone", {"kind": "candidate_confirmed"}, deal())
     assert verdict.met is False
-    assert verdict.why.template == "%(milestone)s is not recorded yet."
-    assert en(verdict.why) == "Candidate-supplier status confirmed is not recorded yet."
-    assert zh(verdict.why) == "已确认候选供应商资格 is not recorded yet."
+    assert verdict.why.template == "Not recorded yet: %(milestone)s."
+    assert en(verdict.why) == "Not recorded yet: Candidate-supplier status confirmed."
+    assert zh(verdict.why) == "Not recorded yet: 已确认候选供应商资格."
     assert en(label("milestone", {"kind": "candidate_confirmed"})) == (
-        "Candidate-supplier status confirmed recorded"
+        "Candidate-supplier status confirmed"
     )
 
 
@@ -382,10 +382,10 @@ def test_milestone_unmet_when_a_required_field_is_missing():
     verdict = decide("milestone", params, facts)
     # then
     assert verdict.met is False
-    assert verdict.why.template == "%(milestone)s is recorded without %(fields)s."
-    assert en(verdict.why) == "Bid submitted is recorded without margin."
+    assert verdict.why.template == "%(milestone)s: recorded, but without %(fields)s."
+    assert en(verdict.why) == "Bid submitted: recorded, but without margin."
     assert verdict.evidence == (7,)
-    assert en(label("milestone", params)) == "Bid submitted recorded with price, margin"
+    assert en(label("milestone", params)) == "Bid submitted, with price, margin recorded"
 
 
 def test_milestone_the_latest_record_of_a_kind_counts():
@@ -412,8 +412,8 @@ def test_milestone_any_of_several_kinds():
     # then
     assert (verdict.met, verdict.evidence) == (True, (3,))
     assert en(verdict.why) == "Recorded on 2026-09-01."
-    assert en(unmet.why) == "Proposal submitted or Bid submitted is not recorded yet."
-    assert en(label("milestone", params)) == "Proposal submitted or Bid submitted recorded"
+    assert en(unmet.why) == "Not recorded yet: Proposal submitted or Bid submitted."
+    assert en(label("milestone", params)) == "Proposal submitted or Bid submitted"
 
 
 # --- buyer_stage_reached -----------------------------------------------------------
@@ -508,7 +508,7 @@ def test_evaluate_gate_keeps_the_playbook_order_and_its_own_labels():
     assert [en(r.label) for r in results] == [
         "A coach identified",
         "The decision maker identified",
-        "Candidate-supplier status confirmed recorded",
+        "Candidate-supplier status confirmed",
     ]
 
 

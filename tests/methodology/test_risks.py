@@ -145,7 +145,7 @@ def test_stalled_says_how_long_and_what_keeps_the_deal_there():
     assert en(alert.message) == ("61 days in Sales entry; a healthy deal moves on within 60 days.")
     assert en(alert.action) == (
         "Work on what keeps it here: A coach identified, The decision maker identified, "
-        "Candidate-supplier status confirmed recorded."
+        "Candidate-supplier status confirmed."
     )
     assert alert.probability_factor is None
 

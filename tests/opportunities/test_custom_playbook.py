@@ -215,7 +215,7 @@ def test_a_deal_walks_the_admin_playbook_on_evidence(world, deal):
     opportunity_update(actor=rep, opportunity=deal, buyer_stage="evaluation")
     process.milestone_record(actor=rep, opportunity=deal, kind="bid_submitted")
     assert _unmet(rep, deal) == ["bid"]
-    assert _why(deal)["bid"] == "Bid submitted is recorded without price."
+    assert _why(deal)["bid"] == "Bid submitted: recorded, but without price."
     process.milestone_record(actor=rep, opportunity=deal, kind="bid_submitted", price=4_800_000)
     process.opportunity_advance(actor=rep, opportunity=deal)
     # then
