@@ -306,7 +306,10 @@ def detail_context(
         "history": presenters.history_rows(opp, opportunity_history(opp)),
         "is_open": is_open,
         "can_complete": bool(
-            opp.status == Status.WON and stage and nxt is None and not stage.wins
+            opp.status == Status.WON
+            and stage
+            and nxt is None
+            and not stage.wins
             and opp.completed_at is None
         ),
         "can_force": manager and is_open,
@@ -361,6 +364,17 @@ def _back(opp: Opportunity, anchor: str = ""):
     return redirect(f"{url}#{anchor}" if anchor else url)
 
 
+def _submit(request, opp, form, *, key: str, anchor: str, success):
+    """The shape of every section's form: valid and saved by its service → a message
+    (`success(saved)`) and back to the section; otherwise the page with the errors."""
+    if form.is_valid():
+        saved = form.save()
+        if saved is not None:
+            messages.success(request, success(saved))
+            return _back(opp, anchor)
+    return render_detail(request, opp, forms={key: form})
+
+
 # --- advance / force / close -------------------------------------------------------
 
 
@@ -402,14 +416,16 @@ def close_view(request, opportunity_id: int):
     opp = opportunity_get_for_edit(request.user, opportunity_id)
     winnable = can_win(opp, assess(opp).gate_met)
     form = CloseForm(request.POST, actor=request.user, opportunity=opp, winnable=winnable)
-    if form.is_valid() and form.save() is not None:
-        opp.refresh_from_db()
-        messages.success(
-            request,
-            _("The opportunity is closed: %(status)s.") % {"status": opp.get_status_display()},
-        )
-        return _back(opp)
-    return render_detail(request, opp, forms={"close": form})
+    return _submit(
+        request,
+        opp,
+        form,
+        key="close",
+        anchor="",
+        success=lambda closed: (
+            _("The opportunity is closed: %(status)s.") % {"status": closed.get_status_display()}
+        ),
+    )
 
 
 @login_required
@@ -418,14 +434,17 @@ def close_view(request, opportunity_id: int):
 def buyer_stage_view(request, opportunity_id: int):
     opp = opportunity_get_for_edit(request.user, opportunity_id)
     form = BuyerStageForm(request.POST, actor=request.user, opportunity=opp)
-    if form.is_valid() and form.save() is not None:
-        messages.success(
-            request,
+    return _submit(
+        request,
+        opp,
+        form,
+        key="buyer",
+        anchor="buyer-stage",
+        success=lambda saved: (
             _("The customer is now at: %(stage)s.")
-            % {"stage": presenters.buyer_stage_name(opp.buyer_stage)},
-        )
-        return _back(opp, "buyer-stage")
-    return render_detail(request, opp, forms={"buyer": form})
+            % {"stage": presenters.buyer_stage_name(opp.buyer_stage)}
+        ),
+    )
 
 
 # --- evaluation and priority -------------------------------------------------------
@@ -437,17 +456,20 @@ def buyer_stage_view(request, opportunity_id: int):
 def evaluation_view(request, opportunity_id: int):
     opp = opportunity_get_for_edit(request.user, opportunity_id)
     form = EvaluationForm(request.POST, actor=request.user, opportunity=opp)
-    if form.is_valid():
-        evaluation = form.save()
-        if evaluation is not None:
-            verdict = _("passed") if evaluation.passed else _("not passed")
-            messages.success(
-                request,
-                _("Evaluation saved: %(score)s points, %(verdict)s.")
-                % {"score": evaluation.score, "verdict": verdict},
-            )
-            return _back(opp, "evaluation")
-    return render_detail(request, opp, forms={"evaluation": form})
+    return _submit(
+        request,
+        opp,
+        form,
+        key="evaluation",
+        anchor="evaluation",
+        success=lambda evaluation: (
+            _("Evaluation saved: %(score)s points, %(verdict)s.")
+            % {
+                "score": evaluation.score,
+                "verdict": _("passed") if evaluation.passed else _("not passed"),
+            }
+        ),
+    )
 
 
 @login_required
@@ -456,10 +478,14 @@ def evaluation_view(request, opportunity_id: int):
 def priority_view(request, opportunity_id: int):
     opp = opportunity_get_for_edit(request.user, opportunity_id)
     form = PriorityForm(request.POST, actor=request.user, opportunity=opp)
-    if form.is_valid() and form.save() is not None:
-        messages.success(request, _("Priority saved."))
-        return _back(opp, "priority")
-    return render_detail(request, opp, forms={"priority": form})
+    return _submit(
+        request,
+        opp,
+        form,
+        key="priority",
+        anchor="priority",
+        success=lambda saved: _("Priority saved."),
+    )
 
 
 # --- purchase criteria, milestones, stakeholders -----------------------------------
@@ -471,10 +497,14 @@ def priority_view(request, opportunity_id: int):
 def criterion_add_view(request, opportunity_id: int):
     opp = opportunity_get_for_edit(request.user, opportunity_id)
     form = CriterionForm(request.POST, actor=request.user, opportunity=opp)
-    if form.is_valid() and form.save() is not None:
-        messages.success(request, _("Purchase criterion added."))
-        return _back(opp, "criteria")
-    return render_detail(request, opp, forms={"criterion": form})
+    return _submit(
+        request,
+        opp,
+        form,
+        key="criterion",
+        anchor="criteria",
+        success=lambda saved: _("Purchase criterion added."),
+    )
 
 
 @login_required
@@ -496,10 +526,14 @@ def criterion_delete_view(request, opportunity_id: int, criterion_id: int):
 def milestone_record_view(request, opportunity_id: int):
     opp = opportunity_get_for_edit(request.user, opportunity_id)
     form = MilestoneForm(request.POST, actor=request.user, opportunity=opp)
-    if form.is_valid() and form.save() is not None:
-        messages.success(request, _("Milestone recorded."))
-        return _back(opp, "milestones")
-    return render_detail(request, opp, forms={"milestone": form})
+    return _submit(
+        request,
+        opp,
+        form,
+        key="milestone",
+        anchor="milestones",
+        success=lambda saved: _("Milestone recorded."),
+    )
 
 
 @login_required
@@ -521,15 +555,16 @@ def milestone_delete_view(request, opportunity_id: int, milestone_id: int):
 def stakeholder_add_view(request, opportunity_id: int):
     opp = opportunity_get_for_edit(request.user, opportunity_id)
     form = StakeholderForm(request.POST, actor=request.user, opportunity=opp)
-    if form.is_valid():
-        stakeholder = form.save()
-        if stakeholder is not None:
-            messages.success(
-                request,
-                _("%(name)s added to the buying centre.") % {"name": stakeholder.contact.name},
-            )
-            return _back(opp, "stakeholders")
-    return render_detail(request, opp, forms={"stakeholder": form})
+    return _submit(
+        request,
+        opp,
+        form,
+        key="stakeholder",
+        anchor="stakeholders",
+        success=lambda added: (
+            _("%(name)s added to the buying centre.") % {"name": added.contact.name}
+        ),
+    )
 
 
 @login_required
