@@ -375,6 +375,20 @@ def _submit(request, opp, form, *, key: str, anchor: str, success):
     return render_detail(request, opp, forms={key: form})
 
 
+def _section_view(form_class, *, key: str, anchor: str, success):
+    """A POST-only view for one section's form on the opportunity page."""
+
+    @login_required
+    @require_POST
+    @domain_errors
+    def view(request, opportunity_id: int):
+        opp = opportunity_get_for_edit(request.user, opportunity_id)
+        form = form_class(request.POST, actor=request.user, opportunity=opp)
+        return _submit(request, opp, form, key=key, anchor=anchor, success=success)
+
+    return view
+
+
 # --- advance / force / close -------------------------------------------------------
 
 
@@ -428,83 +442,51 @@ def close_view(request, opportunity_id: int):
     )
 
 
-@login_required
-@require_POST
-@domain_errors
-def buyer_stage_view(request, opportunity_id: int):
-    opp = opportunity_get_for_edit(request.user, opportunity_id)
-    form = BuyerStageForm(request.POST, actor=request.user, opportunity=opp)
-    return _submit(
-        request,
-        opp,
-        form,
-        key="buyer",
-        anchor="buyer-stage",
-        success=lambda saved: (
-            _("The customer is now at: %(stage)s.")
-            % {"stage": presenters.buyer_stage_name(opp.buyer_stage)}
-        ),
-    )
+buyer_stage_view = _section_view(
+    BuyerStageForm,
+    key="buyer",
+    anchor="buyer-stage",
+    success=lambda saved: (
+        _("The customer is now at: %(stage)s.")
+        % {"stage": presenters.buyer_stage_name(saved.buyer_stage)}
+    ),
+)
 
 
 # --- evaluation and priority -------------------------------------------------------
 
 
-@login_required
-@require_POST
-@domain_errors
-def evaluation_view(request, opportunity_id: int):
-    opp = opportunity_get_for_edit(request.user, opportunity_id)
-    form = EvaluationForm(request.POST, actor=request.user, opportunity=opp)
-    return _submit(
-        request,
-        opp,
-        form,
-        key="evaluation",
-        anchor="evaluation",
-        success=lambda evaluation: (
-            _("Evaluation saved: %(score)s points, %(verdict)s.")
-            % {
-                "score": evaluation.score,
-                "verdict": _("passed") if evaluation.passed else _("not passed"),
-            }
-        ),
-    )
+evaluation_view = _section_view(
+    EvaluationForm,
+    key="evaluation",
+    anchor="evaluation",
+    success=lambda evaluation: (
+        _("Evaluation saved: %(score)s points, %(verdict)s.")
+        % {
+            "score": evaluation.score,
+            "verdict": _("passed") if evaluation.passed else _("not passed"),
+        }
+    ),
+)
 
 
-@login_required
-@require_POST
-@domain_errors
-def priority_view(request, opportunity_id: int):
-    opp = opportunity_get_for_edit(request.user, opportunity_id)
-    form = PriorityForm(request.POST, actor=request.user, opportunity=opp)
-    return _submit(
-        request,
-        opp,
-        form,
-        key="priority",
-        anchor="priority",
-        success=lambda saved: _("Priority saved."),
-    )
+priority_view = _section_view(
+    PriorityForm,
+    key="priority",
+    anchor="priority",
+    success=lambda saved: _("Priority saved."),
+)
 
 
 # --- purchase criteria, milestones, stakeholders -----------------------------------
 
 
-@login_required
-@require_POST
-@domain_errors
-def criterion_add_view(request, opportunity_id: int):
-    opp = opportunity_get_for_edit(request.user, opportunity_id)
-    form = CriterionForm(request.POST, actor=request.user, opportunity=opp)
-    return _submit(
-        request,
-        opp,
-        form,
-        key="criterion",
-        anchor="criteria",
-        success=lambda saved: _("Purchase criterion added."),
-    )
+criterion_add_view = _section_view(
+    CriterionForm,
+    key="criterion",
+    anchor="criteria",
+    success=lambda saved: _("Purchase criterion added."),
+)
 
 
 @login_required
@@ -520,20 +502,12 @@ def criterion_delete_view(request, opportunity_id: int, criterion_id: int):
     return _back(opp, "criteria")
 
 
-@login_required
-@require_POST
-@domain_errors
-def milestone_record_view(request, opportunity_id: int):
-    opp = opportunity_get_for_edit(request.user, opportunity_id)
-    form = MilestoneForm(request.POST, actor=request.user, opportunity=opp)
-    return _submit(
-        request,
-        opp,
-        form,
-        key="milestone",
-        anchor="milestones",
-        success=lambda saved: _("Milestone recorded."),
-    )
+milestone_record_view = _section_view(
+    MilestoneForm,
+    key="milestone",
+    anchor="milestones",
+    success=lambda saved: _("Milestone recorded."),
+)
 
 
 @login_required
@@ -549,22 +523,12 @@ def milestone_delete_view(request, opportunity_id: int, milestone_id: int):
     return _back(opp, "milestones")
 
 
-@login_required
-@require_POST
-@domain_errors
-def stakeholder_add_view(request, opportunity_id: int):
-    opp = opportunity_get_for_edit(request.user, opportunity_id)
-    form = StakeholderForm(request.POST, actor=request.user, opportunity=opp)
-    return _submit(
-        request,
-        opp,
-        form,
-        key="stakeholder",
-        anchor="stakeholders",
-        success=lambda added: (
-            _("%(name)s added to the buying centre.") % {"name": added.contact.name}
-        ),
-    )
+stakeholder_add_view = _section_view(
+    StakeholderForm,
+    key="stakeholder",
+    anchor="stakeholders",
+    success=lambda added: _("%(name)s added to the buying centre.") % {"name": added.contact.name},
+)
 
 
 @login_required
