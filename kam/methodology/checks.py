@@ -500,14 +500,21 @@ def parse_params(check: str, params: dict) -> Params:
     return CHECKS[check].params.model_validate(params)
 
 
+def criterion_label(criterion, ctx: Context, params: Params | None = None) -> Any:
+    """The criterion's own label from the playbook, else its check type's wording."""
+    if criterion.label is not None:
+        return criterion.label
+    kind = CHECKS[criterion.check]
+    return kind.label(params if params is not None else criterion.parsed, ctx)
+
+
 def evaluate_criterion(criterion, facts: DealFacts, ctx: Context) -> CriterionResult:
     kind = CHECKS[criterion.check]
-    params = kind.params.model_validate(criterion.params)
+    params = criterion.parsed
     verdict = kind.decide(facts, params, ctx)
-    label = criterion.label if criterion.label is not None else kind.label(params, ctx)
     return CriterionResult(
         key=criterion.key,
-        label=label,
+        label=criterion_label(criterion, ctx, params),
         met=verdict.met,
         why=verdict.why,
         evidence=verdict.evidence,

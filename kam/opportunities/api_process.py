@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from ninja import Field, Router, Schema, Status
 
 from kam.core.api_support import ERRORS
@@ -464,20 +463,6 @@ class WinProbabilityOut(Schema):
     factors: list[FactorOut]
 
 
-FACTOR_LABELS = {
-    "stage_base": gettext_noop("Base probability of the stage"),
-    "status_won": gettext_noop("Won"),
-    "status_lost": gettext_noop("Lost"),
-    "status_abandoned": gettext_noop("Abandoned"),
-}
-
-
-def _factor_label(factor) -> str:
-    if factor.label is not None:
-        return show(factor.label)
-    return _(FACTOR_LABELS[factor.key]) if factor.key in FACTOR_LABELS else factor.key
-
-
 @router.get("/{int:opportunity_id}/win-probability", response={200: WinProbabilityOut, **ERRORS})
 def win_probability(request, opportunity_id: int):
     """The win probability with every factor that made it: the stage's base, each
@@ -486,7 +471,7 @@ def win_probability(request, opportunity_id: int):
     return {
         "value": found.probability,
         "factors": [
-            {"key": f.key, "label": _factor_label(f), "effect": f.effect, "value": f.value}
+            {"key": f.key, "label": show(f.label), "effect": f.effect, "value": f.value}
             for f in found.factors
         ],
     }

@@ -94,7 +94,3 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
         )
         for o in opps
     }
-
-
-def deal_facts(opportunity: Opportunity) -> DealFacts:
-    return deal_facts_many([opportunity])[opportunity.pk]

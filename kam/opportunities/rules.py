@@ -11,6 +11,11 @@ from kam.methodology.schema import BuyerProcess, Playbook
 from kam.methodology.text import Msg, gettext_noop
 
 CLOSED_PROBABILITY = {"won": 100, "lost": 0, "abandoned": 0}
+CLOSED_LABELS = {
+    "won": gettext_noop("Won"),
+    "lost": gettext_noop("Lost"),
+    "abandoned": gettext_noop("Abandoned"),
+}
 OPEN_RANGE = (1, 99)
 
 
@@ -19,7 +24,7 @@ class Factor:
     key: str  # "stage_base", "status_won", or the alert code that applied it
     effect: str  # human-readable, e.g. "40%" or "×0.5"
     value: float
-    label: Any = None  # Msg or Text; None means: label by key
+    label: Any  # Msg or Text, shown in the user's language
 
 
 def _times(value: float) -> str:
@@ -37,9 +42,19 @@ def win_probability(
     100 (won) or 0."""
     if status in CLOSED_PROBABILITY:
         value = CLOSED_PROBABILITY[status]
-        return value, [Factor(key=f"status_{status}", effect=f"{value}%", value=value / 100)]
+        label = Msg(CLOSED_LABELS[status])
+        return value, [
+            Factor(key=f"status_{status}", effect=f"{value}%", value=value / 100, label=label)
+        ]
     base = playbook.stage(stage).base_probability
-    factors = [Factor(key="stage_base", effect=f"{round(base * 100)}%", value=base)]
+    factors = [
+        Factor(
+            key="stage_base",
+            effect=f"{round(base * 100)}%",
+            value=base,
+            label=Msg(gettext_noop("Base probability of the stage")),
+        )
+    ]
     p = base
     for alert in alerts:
         if alert.probability_factor is None:

@@ -201,10 +201,3 @@ def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
         account_id=opportunity.account_id,
     )
     opportunity.delete()
-
-
-def opportunity_win_probability(opportunity: Opportunity) -> tuple[int, list[rules.Factor]]:
-    from kam.opportunities.assess import assess
-
-    found = assess(opportunity)
-    return found.probability, found.factors

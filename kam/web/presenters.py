@@ -78,44 +78,6 @@ def format_money(value: Any, currency: str = "") -> str:
     return f"{currency}\u00a0{text}" if currency else text
 
 
-@dataclass
-class StageStep:
-    key: str
-    name: str
-    state: str  # "done", "current" or "todo"
-    probability: int
-
-
-def stage_steps(opportunity: Opportunity) -> list[StageStep]:
-    """The playbook's stages with where the deal stands, for the progress bar."""
-    try:
-        book = registry.playbook(opportunity.playbook)
-    except KeyError:
-        return []
-    keys = book.stage_keys
-    current = keys.index(opportunity.stage) if opportunity.stage in keys else -1
-    lang = language()
-    steps = []
-    for i, stage in enumerate(book.stages):
-        state = "done" if i < current else "current" if i == current else "todo"
-        steps.append(
-            StageStep(
-                key=stage.key,
-                name=stage.name.get(lang),
-                state=state,
-                probability=round(stage.base_probability * 100),
-            )
-        )
-    return steps
-
-
-FACTOR_LABELS = {
-    "stage_base": _("Base probability of the stage"),
-    "status_won": _("The opportunity is won"),
-    "status_lost": _("The opportunity is lost"),
-    "status_abandoned": _("The opportunity is abandoned"),
-}
-
 ACTION_LABELS = {
     "created": _("Created"),
     "updated": _("Changed"),
@@ -255,11 +217,7 @@ def criterion_labels(playbook_key: str, stage_key: str | None = None) -> dict[st
         if stage_key is not None and stage.key != stage_key:
             continue
         for criterion in stage.gate:
-            if criterion.label is not None:
-                label = show(criterion.label)
-            else:
-                label = show(checks.CHECKS[criterion.check].label(criterion.parsed, ctx))
-            out.setdefault(criterion.key, label)
+            out.setdefault(criterion.key, show(checks.criterion_label(criterion, ctx)))
     return out
 
 
@@ -412,10 +370,5 @@ def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
 
 
 def factor_rows(factors) -> list[tuple[str, str]]:
-    """Each win-probability factor as (label, effect): the rule's own label when it
-    gives one (an alert's title), else the label for its key."""
-    rows = []
-    for f in factors:
-        label = show(f.label) if getattr(f, "label", None) is not None else None
-        rows.append((label or str(FACTOR_LABELS.get(f.key, f.key)), f.effect))
-    return rows
+    """Each win-probability factor as (label, effect), in the user's language."""
+    return [(show(f.label), f.effect) for f in factors]

@@ -266,7 +266,6 @@ def detail_context(
         "found": found,
         "win_probability": found.probability,
         "factors": presenters.factor_rows(found.factors),
-        "steps": presenters.stage_steps(opp),
         "path": stage_path(opp),
         "stage": stage,
         "stage_name": stage.name.get(lang) if stage else opp.stage,
