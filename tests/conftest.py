@@ -98,3 +98,19 @@ def book(world):
                                  amount="100000", expected_close=dt.date(2027, 6, 30))
         out[rep.username] = {"account": account, "contact": contact, "opportunity": opp}
     return out
+
+
+PROCESS_RULES = ("forced_gate", "behind_buyer", "ahead_of_buyer", "stalled")
+
+
+@pytest.fixture
+def process_rules_only(monkeypatch):
+    """Only the process alerts (SPEC §2.2) are on: for tests of the process engine
+    whose deals have no buying centre, so the buying-centre alerts (tested in
+    tests/methodology/test_centre_risks.py and the 廖总 case) do not blur them."""
+    from kam.methodology import registry
+    from kam.methodology.risks import RiskConfig
+
+    m = registry.current()
+    only = RiskConfig(rules={c: r for c, r in m.risks.rules.items() if c in PROCESS_RULES})
+    monkeypatch.setattr(m, "risks", only)

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "kam.contacts",
     "kam.opportunities",
     "kam.stakeholders",
+    "kam.intel",
     "kam.web",
 ]
 

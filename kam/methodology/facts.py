@@ -27,10 +27,37 @@ class StakeholderFacts:
     stance: str = "unknown"
     is_coach: bool = False
     active: bool = True  # the contact has not left the account
+    joined_at: dt.date | None = None  # when the contact took their post at the account
+    left_at: dt.date | None = None  # when they left it (inactive contacts)
+    influence: int | None = None
 
     @property
     def supportive(self) -> bool:
         return self.stance in SUPPORTIVE
+
+
+@dataclass(frozen=True)
+class RoleChangeFacts:
+    """Roles a stakeholder gave up (or their removal from the buying centre), from the
+    deal's history: the input of key_person_changed besides the contacts' dates."""
+
+    event_id: int
+    stakeholder_id: int
+    name: str
+    at: dt.datetime
+    lost_roles: frozenset[str]
+    was_supportive: bool = False
+    removed: bool = False  # taken out of the buying centre altogether
+
+
+@dataclass(frozen=True)
+class IntelFacts:
+    """An intelligence item (情报) and how many different people confirmed it."""
+
+    id: int
+    text: str
+    critical: bool = False
+    sources: int = 1
 
 
 @dataclass(frozen=True)
@@ -76,6 +103,8 @@ class DealFacts:
     criteria: tuple[CriterionFacts, ...] = ()
     milestones: tuple[MilestoneFacts, ...] = ()
     forced_moves: tuple[ForcedMoveFacts, ...] = ()
+    role_changes: tuple[RoleChangeFacts, ...] = ()
+    intel: tuple[IntelFacts, ...] = ()
     extra: dict = field(default_factory=dict)  # room for later rules' inputs
 
     @property

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel, ValidationError
 
 from kam.methodology import checks
+from kam.methodology.buying_centre import BuyingCentreModel
 from kam.methodology.evaluation import EvaluationModel, PriorityModel
 from kam.methodology.risks import RiskConfig
 from kam.methodology.schema import BuyerProcess, MilestoneKinds, Playbook
@@ -65,6 +66,7 @@ class Methodology:
         evaluation: EvaluationModel,
         priority: PriorityModel,
         risks: RiskConfig,
+        buying_centre: BuyingCentreModel,
     ):
         self.buyer = buyer
         self.playbooks = playbooks
@@ -72,6 +74,7 @@ class Methodology:
         self.evaluation = evaluation
         self.priority = priority
         self.risks = risks
+        self.buying_centre = buying_centre
         defaults = [p.key for p in playbooks.values() if p.default]
         self.default_playbook_key = defaults[0] if defaults else next(iter(playbooks))
         self.check_context = checks.Context(
@@ -99,7 +102,21 @@ def build(
     milestones = parse_file(model_file("milestones.toml", model_override_dir), MilestoneKinds)
     evaluation = parse_file(model_file("evaluation.toml", model_override_dir), EvaluationModel)
     priority = parse_file(model_file("priority.toml", model_override_dir), PriorityModel)
-    risks = parse_file(model_file("risks.toml", model_override_dir), RiskConfig)
+    risks_file = model_file("risks.toml", model_override_dir)
+    risks = parse_file(risks_file, RiskConfig)
+    for code, conf in risks.rules.items():
+        stage = getattr(conf.parsed(code), "from_buyer_stage", None)
+        if stage is not None and stage not in buyer.keys:
+            raise MethodologyError(
+                f"{risks_file}: rules.{code}.params.from_buyer_stage: '{stage}' is not a buyer "
+                f"stage; use one of: {', '.join(buyer.keys)}."
+            )
+    centre_file = model_file("buying_centre.toml", model_override_dir)
+    buying_centre = parse_file(centre_file, BuyingCentreModel)
+    try:
+        buying_centre.check_against(buyer.keys)
+    except ValueError as exc:
+        raise MethodologyError(f"{centre_file}: {exc}") from None
     playbooks: dict[str, Playbook] = {}
     sources: dict[str, Path] = {}
     for folder in playbook_dirs:
@@ -137,6 +154,7 @@ def build(
         evaluation=evaluation,
         priority=priority,
         risks=risks,
+        buying_centre=buying_centre,
     )
 
 

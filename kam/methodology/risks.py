@@ -3,7 +3,8 @@ function from a deal's facts to alerts. Thresholds, severities and the factor
 each alert applies to the win probability are data (models/risks.toml).
 
 This module holds the engine and the process rules (forced_gate, behind_buyer,
-ahead_of_buyer, stalled); the buying-centre rules register the same way."""
+ahead_of_buyer, stalled); the buying-centre rules (centre_risks.py) register the
+same way and are imported at the end of this module."""
 
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class RiskContext:
     checks: checks.Context
     now: dt.datetime
     buyer_seller_work: Mapping[str, Any] = field(default_factory=dict)
+    buying_centre: Any = None  # buying_centre.BuyingCentreModel: key roles, sources to verify
 
 
 class RuleParams(BaseModel):
@@ -54,6 +56,7 @@ class RuleParams(BaseModel):
 @dataclass(frozen=True)
 class RuleType:
     code: str
+    name: str  # what the alert is called in lists and filters (gettext_noop template)
     params: type[RuleParams]
     decide: Callable[[DealFacts, RiskContext, Any, RuleConfig], list[Alert]]
 
@@ -61,9 +64,9 @@ class RuleType:
 RULES: dict[str, RuleType] = {}
 
 
-def risk_rule(code: str, params: type[RuleParams] = RuleParams):
+def risk_rule(code: str, params: type[RuleParams] = RuleParams, *, name: str):
     def register(decide):
-        RULES[code] = RuleType(code=code, params=params, decide=decide)
+        RULES[code] = RuleType(code=code, name=name, params=params, decide=decide)
         return decide
 
     return register
@@ -146,6 +149,26 @@ def alignment(playbook, buyer_stages: tuple[str, ...], stage: str, buyer_stage: 
     return Alignment("aligned", 0, expected)
 
 
+def stage_reaches(ctx: RiskContext, stage_key: str, buyer_stage: str | None) -> bool:
+    """Whether our stage has reached the point of the customer's process named by
+    `buyer_stage`: the latest buyer stage our stage maps to is that one or later.
+    Thresholds are named by buyer stage so that one setting fits every playbook
+    (standard-6: "approval" = from entry on, "criteria" = from proposal on). A stage
+    with no mapping (implementation) counts as far as the last mapped stage before it."""
+    if buyer_stage is None:
+        return True
+    order = list(ctx.checks.buyer_stages)
+    if buyer_stage not in order:
+        return False
+    position = -1
+    for stage in ctx.playbook.stages:
+        if stage.buyer_stages:
+            position = max(order.index(b) for b in stage.buyer_stages if b in order)
+        if stage.key == stage_key:
+            return position >= order.index(buyer_stage)
+    return False
+
+
 # --- the process rules ------------------------------------------------------------
 
 
@@ -156,7 +179,7 @@ def _stage_name(ctx: RiskContext, key: str) -> Any:
         return key
 
 
-@risk_rule("forced_gate")
+@risk_rule("forced_gate", name=gettext_noop("Forced past a gate"))
 def _forced_gate(facts: DealFacts, ctx: RiskContext, params, conf: RuleConfig) -> list[Alert]:
     """A gate passed while unmet that is still unmet. Re-checked on today's facts,
     so the alert (and its probability penalty) lifts once the items are met."""
@@ -262,12 +285,12 @@ def _alignment_alert(
     ]
 
 
-@risk_rule("behind_buyer", AlignmentParams)
+@risk_rule("behind_buyer", AlignmentParams, name=gettext_noop("Behind the customer"))
 def _behind_buyer(facts, ctx, params, conf):
     return _alignment_alert(facts, ctx, params, conf, "behind_buyer")
 
 
-@risk_rule("ahead_of_buyer", AlignmentParams)
+@risk_rule("ahead_of_buyer", AlignmentParams, name=gettext_noop("Ahead of the customer"))
 def _ahead_of_buyer(facts, ctx, params, conf):
     return _alignment_alert(facts, ctx, params, conf, "ahead_of_buyer")
 
@@ -281,7 +304,7 @@ def days_in_stage(facts: DealFacts, now: dt.datetime) -> int:
     return max(0, (now - facts.stage_entered_at).days)
 
 
-@risk_rule("stalled", StalledParams)
+@risk_rule("stalled", StalledParams, name=gettext_noop("Stalled in a stage"))
 def _stalled(facts: DealFacts, ctx: RiskContext, params: StalledParams, conf) -> list[Alert]:
     try:
         stage = ctx.playbook.stage(facts.stage)
@@ -314,3 +337,7 @@ def _stalled(facts: DealFacts, ctx: RiskContext, params: StalledParams, conf) ->
             probability_factor=conf.probability_factor,
         )
     ]
+
+
+# The buying-centre rules register themselves on import.
+from kam.methodology import centre_risks  # noqa: E402, F401

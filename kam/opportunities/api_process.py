@@ -434,21 +434,24 @@ class RiskOut(Schema):
     evidence: list[EvidenceOut]
 
 
+def risk_body(a) -> dict[str, Any]:
+    """One alert as `RiskOut`, its texts in the request's language (also the alert
+    part of each row of `GET /risks`)."""
+    return {
+        "code": a.code,
+        "severity": a.severity,
+        "title": show(a.title),
+        "message": show(a.message),
+        "action": show(a.action),
+        "evidence": [{"kind": e.kind, "id": e.id} for e in a.evidence],
+    }
+
+
 @router.get("/{int:opportunity_id}/risks", response={200: list[RiskOut], **ERRORS})
 def opportunity_risks(request, opportunity_id: int):
     """The deal's alerts (红旗), most severe first; none once it is closed."""
     opp = _deal(request, opportunity_id)
-    return [
-        {
-            "code": a.code,
-            "severity": a.severity,
-            "title": show(a.title),
-            "message": show(a.message),
-            "action": show(a.action),
-            "evidence": [{"kind": e.kind, "id": e.id} for e in a.evidence],
-        }
-        for a in assessment_of(opp).alerts
-    ]
+    return [risk_body(a) for a in assessment_of(opp).alerts]
 
 
 class FactorOut(Schema):

@@ -40,6 +40,7 @@ def risk_context(playbook_key: str) -> risks.RiskContext:
         checks=m.check_context,
         now=clock.now(),
         buyer_seller_work=m.buyer_seller_work,
+        buying_centre=m.buying_centre,
     )
 
 

@@ -1,22 +1,31 @@
 """Reading what the rule modules need about deals, as plain `DealFacts`.
 
-Five queries whatever the number of deals (evaluations, stakeholders, criteria,
-milestones, forced moves), so one deal's page and a whole pipeline's alert scan
-cost the same number of round trips."""
+Seven queries whatever the number of deals (evaluations, stakeholders with their
+contacts, criteria, milestones, forced moves, recent buying-centre changes,
+intelligence items with their source counts), so one deal's page and a whole
+pipeline's alert scan cost the same number of round trips."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db.models import Count
 from django.utils import timezone
 
+from kam.core import clock
+from kam.core.models import Event
+from kam.methodology import registry
 from kam.methodology.facts import (
+    SUPPORTIVE,
     CriterionFacts,
     DealFacts,
     EvaluationFacts,
     ForcedMoveFacts,
+    IntelFacts,
     MilestoneFacts,
+    RoleChangeFacts,
     StakeholderFacts,
 )
 from kam.opportunities.models import (
@@ -29,6 +38,7 @@ from kam.opportunities.models import (
 
 
 def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts]:
+    from kam.intel.models import IntelItem
     from kam.stakeholders.models import Stakeholder
 
     opps = list(opportunities)
@@ -52,6 +62,9 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
                 stance=s.stance,
                 is_coach=s.is_coach,
                 active=s.contact.status == "active",
+                joined_at=s.contact.joined_at,
+                left_at=s.contact.left_at,
+                influence=s.influence,
             )
         )
     criteria: dict[int, list[CriterionFacts]] = defaultdict(list)
@@ -76,6 +89,14 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
                 actor=str(f.actor) if f.actor else "",
             )
         )
+    changes = _role_changes(ids, people)
+    intel: dict[int, list[IntelFacts]] = defaultdict(list)
+    for item in IntelItem.objects.filter(opportunity_id__in=ids).annotate(
+        n_sources=Count("sources__contact", distinct=True)
+    ):
+        intel[item.opportunity_id].append(
+            IntelFacts(id=item.pk, text=item.text, critical=item.critical, sources=item.n_sources)
+        )
     return {
         o.pk: DealFacts(
             id=o.pk,
@@ -91,6 +112,52 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
             criteria=tuple(criteria[o.pk]),
             milestones=tuple(milestones[o.pk]),
             forced_moves=tuple(forced[o.pk]),
+            role_changes=tuple(changes[o.pk]),
+            intel=tuple(intel[o.pk]),
         )
         for o in opps
     }
+
+
+def change_window_days() -> int:
+    """How far back key_person_changed looks (its window_days, 30 by default)."""
+    conf = registry.current().risks.rules.get("key_person_changed")
+    return getattr(conf.parsed("key_person_changed"), "window_days", 30) if conf else 30
+
+
+def _role_changes(
+    ids: list[int], people: dict[int, list[StakeholderFacts]]
+) -> dict[int, list[RoleChangeFacts]]:
+    """Roles given up and people taken out of buying centres, from the events of the
+    change window (one query): what the current stakeholder rows no longer show."""
+    since = clock.now() - dt.timedelta(days=change_window_days())
+    current = {s.id: s for group in people.values() for s in group}
+    out: dict[int, list[RoleChangeFacts]] = defaultdict(list)
+    events = Event.objects.filter(
+        entity="stakeholder",
+        opportunity_id__in=ids,
+        action__in=("updated", "deleted"),
+        at__gte=since,
+    ).order_by("at", "id")
+    for e in events:
+        before, after = e.before or {}, e.after or {}
+        if not isinstance(before.get("roles"), list):
+            continue
+        removed = e.action == "deleted"
+        lost = set(before["roles"]) - (set() if removed else set(after.get("roles") or []))
+        if not lost:
+            continue
+        person = current.get(e.entity_id)
+        stance = before.get("stance", person.stance if person else "unknown")
+        out[e.opportunity_id].append(
+            RoleChangeFacts(
+                event_id=e.pk,
+                stakeholder_id=e.entity_id,
+                name=person.name if person else str(before.get("name") or f"#{e.entity_id}"),
+                at=timezone.localtime(e.at),
+                lost_roles=frozenset(lost),
+                was_supportive=stance in SUPPORTIVE,
+                removed=removed,
+            )
+        )
+    return out

@@ -117,7 +117,8 @@ def stakeholder_remove(*, actor, stakeholder: Stakeholder) -> None:
     audit.record(
         actor=actor,
         action="deleted",
-        before=audit.snapshot(stakeholder, FIELDS),
+        # the name too: the history and key_person_changed still name who was removed
+        before={**audit.snapshot(stakeholder, FIELDS), "name": stakeholder.contact.name},
         **_common(stakeholder.opportunity, stakeholder.pk),
     )
     stakeholder.delete()

@@ -153,7 +153,7 @@ def test_the_admin_playbook_is_offered_beside_the_shipped_ones(custom_playbook):
     assert custom_playbook.stage_keys == ["qualify", "influence", "tender", "award"]
 
 
-def test_a_deal_walks_the_admin_playbook_on_evidence(world, deal):
+def test_a_deal_walks_the_admin_playbook_on_evidence(world, deal, process_rules_only):
     rep = world.rep_a
     # given: a new deal starts at the first stage, the customer at its first buyer stage
     assert (deal.playbook, deal.stage, deal.buyer_stage) == ("projects-4", "qualify", "need")
@@ -244,7 +244,7 @@ def test_a_deal_walks_the_admin_playbook_on_evidence(world, deal):
     assert actions[-1] == "closed"
 
 
-def test_forcing_an_admin_gate_costs_probability_until_it_is_met(world, deal):
+def test_forcing_an_admin_gate_costs_probability_until_it_is_met(world, deal, process_rules_only):
     rep, manager = world.rep_a, world.manager_east
     # given: a deal in influence with nothing of its key node met
     process.evaluation_record(actor=rep, opportunity=deal, scores=GOOD)

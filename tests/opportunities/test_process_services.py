@@ -84,6 +84,7 @@ def test_standard_6_end_to_end(world, deal):
     assert actions.count("advanced") == 5 and actions[-1] == "closed"
 
 
+@pytest.mark.usefixtures("process_rules_only")
 def test_force_is_for_managers_with_a_reason(world, deal):
     with pytest.raises(PermissionDenied):
         process.opportunity_advance(actor=world.rep_a, opportunity=deal, force=True, reason="x")
