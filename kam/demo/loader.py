@@ -257,6 +257,12 @@ def _act(action, opp: Opportunity, *, day, owner: User, users, people: list[Cont
             relationship=action.relationship,
             disc=contact.disc,
         )
+    elif isinstance(action, steps.Stance):
+        link = opp.stakeholders.get(contact=people[action.contact])
+        coach = {} if action.coach is None else {"is_coach": action.coach}
+        stakeholder_services.stakeholder_update(
+            actor=owner, stakeholder=link, stance=action.stance, **coach
+        )
     elif isinstance(action, steps.Criterion):
         process.criterion_add(
             actor=owner,

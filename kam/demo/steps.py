@@ -33,6 +33,15 @@ class Person:
 
 
 @dataclass(frozen=True)
+class Stance:
+    """Someone already mapped now stands elsewhere (won over, or turned)."""
+
+    contact: int
+    stance: str
+    coach: bool | None = None  # True: they now coach us too
+
+
+@dataclass(frozen=True)
 class Criterion:
     text: str
     shaped_by_us: bool
@@ -72,7 +81,18 @@ class Close:
     reason: str
 
 
-Action = Create | Evaluate | Person | Criterion | Milestone | BuyerMove | Advance | Override | Close
+Action = (
+    Create
+    | Evaluate
+    | Person
+    | Stance
+    | Criterion
+    | Milestone
+    | BuyerMove
+    | Advance
+    | Override
+    | Close
+)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ own moves. A check type the demo cannot tell fails here, loudly, not at load tim
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -25,12 +26,30 @@ from kam.demo.steps import (
     Milestone,
     Override,
     Person,
+    Stance,
     Step,
     Story,
 )
+from kam.methodology.buying_centre import BuyingCentreModel
 from kam.methodology.evaluation import score_evaluation
+from kam.methodology.registry import MODELS_DIR, parse_file
 
 PEOPLE_CHECKS = ("coach_identified", "stakeholder_role")
+SUPPORTIVE = ("champion", "supporter")
+# How a diligent team works the buying centre beyond what the gates ask (SPEC §4):
+# the key persons of the customer's current step mapped, a second ally found, the
+# decision maker won over from the proposal on. Each happens with this chance, so
+# that most deals are well covered and some show the red flags.
+CENTRE_CHANCE = {"key_role": 0.8, "second_ally": 0.75, "win_decider": 0.65}
+MAPPED_STANCES = (
+    ("supporter", 45),
+    ("neutral", 30),
+    ("unknown", 10),
+    ("enemy", 10),
+    ("blocker", 5),
+)
+SPARE = 1  # people left unmapped for the later gates (coach, decision maker)
+SHIPPED_CENTRE = parse_file(MODELS_DIR / "buying_centre.toml", BuyingCentreModel)
 
 
 def weighted(rng: random.Random, pairs: tuple[tuple[str, int], ...]) -> str:
@@ -58,6 +77,11 @@ class Teller:
         self.people: dict[int, Person] = {}
         self.used_texts: set[str] = set()
         self.scores: dict[str, int] | None = None
+        # its own random stream, so the buying-centre work leaves the rest of the
+        # story (stages, dates, outcomes) as it was
+        self.centre_rng = random.Random(f"centre:{deal.name}:{deal.amount}")  # noqa: S311
+        self.added: dict[int, int] = {}  # contact → the day (ago) they were mapped
+        self.centre = SHIPPED_CENTRE
 
     # -- recording -----------------------------------------------------------------
 
@@ -157,6 +181,8 @@ class Teller:
         if i == 0 and fate.evidence in ("none", "pass", "fail", "knockout"):
             if fate.evidence != "none":
                 self.evaluate(self.day(lo, hi), fate.evidence)
+            if self.centre_rng.random() < 0.5:  # the first people met around a new lead
+                self.centre_work(i, lo, hi)
             return
         self.work(i, lo, hi, full=fate.evidence == "full")
 
@@ -183,6 +209,8 @@ class Teller:
                 self.meet(criterion, lo, hi)
         if key_people:
             self.key_people(lo, hi, key_people)
+        if (i > 0 and full) or self.centre_rng.random() < 0.5:
+            self.centre_work(i, lo, hi)
         # someone else in the buying centre: mapped with the key people, or met later
         chance = (0.6 if full else 0.4) if people else (0.25 if i > 0 and self.people else 0)
         if self.rng.random() < chance:
@@ -307,9 +335,9 @@ class Teller:
     def post(self, n: int) -> vocab.Post | None:
         return vocab.POST_BY_TITLE.get(self.contacts[n].title)
 
-    def add(self, day: int, n: int, roles, stance: str, coach: bool = False) -> None:
+    def add(self, day: int, n: int, roles, stance: str, coach: bool = False, rng=None) -> None:
         layer = self.contacts[n].layer
-        rng = self.rng
+        rng = rng or self.rng
         influence = {
             "decision": rng.randint(4, 5),
             "management": rng.randint(3, 4),
@@ -320,6 +348,7 @@ class Teller:
         relationship = rng.randint(3, 4) if coach else rng.randint(0, 3)
         person = Person(n, tuple(roles), stance, coach, influence, relationship)
         self.people[n] = person
+        self.added[n] = day
         self.put(day, person)
 
     def key_people(self, lo: int, hi: int, criteria) -> None:
@@ -361,11 +390,64 @@ class Teller:
                     continue
                 n = next((k for k, v in planned.items() if not v["coach"]), None)
                 if n is None:
-                    raise ValueError(f"nobody left to coach us in {self.deal.name}")
+                    # someone we mapped before becomes our coach
+                    n = next((k for k, p in self.people.items() if not p.coach), None)
+                    if n is None:
+                        raise ValueError(f"nobody left to coach us in {self.deal.name}")
+                    stance = weighted(self.rng, vocab.COACH_STANCES)
+                    self.people[n] = replace(self.people[n], coach=True, stance=stance)
+                    self.put(min(day, self.added[n]), Stance(n, stance, coach=True))
+                    continue
                 planned[n]["coach"] = True
                 planned[n]["stance"] = weighted(self.rng, vocab.COACH_STANCES)
         for n, plan in planned.items():
             self.add(self.day(lo, day), n, plan["roles"], plan["stance"], coach=plan["coach"])
+
+    def centre_work(self, i: int, lo: int, hi: int) -> None:
+        """Beyond the gate: map the key persons of the customer's step, find a second
+        ally, and win over a decision maker who is not for us yet (from the stage
+        that meets the customer's purchase criteria on)."""
+        rng, stage = self.centre_rng, self.book.stages[i]
+        day = self.day_centre(lo, hi)
+        keys = [r for b in stage.buyer_stages for r in self.centre.key_roles_at(b)]
+        for role in dict.fromkeys(keys):
+            if self.holders(role, None, {}) or rng.random() >= CENTRE_CHANCE["key_role"]:
+                continue
+            pool = [n for n in self.pool(day) if n != 0]
+            if len(pool) <= SPARE:
+                break
+            fitting = [n for n in pool if (p := self.post(n)) is not None and role in p.roles]
+            if fitting or pool:
+                n = rng.choice(fitting or pool)
+                self.add(day, n, self.roles_of(n, role), weighted(rng, MAPPED_STANCES), rng=rng)
+        allies = [p for p in self.people.values() if p.stance in SUPPORTIVE and p.roles]
+        if i > 0 and len(allies) < 2 and rng.random() < CENTRE_CHANCE["second_ally"]:
+            others = [p for p in self.people.values() if p.stance in ("neutral", "unknown")]
+            if others:
+                self.restance(self.day_centre(lo, day), rng.choice(others).contact, "supporter")
+            else:
+                pool = [n for n in self.pool(day) if n != 0]
+                if len(pool) > SPARE:
+                    n = rng.choice(pool)
+                    self.add(day, n, self.roles_of(n, None), "supporter", rng=rng)
+        order = self.buyer.keys
+        reaches = any(order.index(b) >= order.index("criteria") for b in stage.buyer_stages)
+        deciders = [p for p in self.people.values() if "decision_maker" in p.roles]
+        if (
+            reaches
+            and deciders
+            and not any(p.stance in SUPPORTIVE for p in deciders)
+            and rng.random() < CENTRE_CHANCE["win_decider"]
+        ):
+            self.restance(self.day_centre(lo, day), deciders[0].contact, "supporter")
+
+    def day_centre(self, lo: int, hi: int) -> int:
+        return self.centre_rng.randint(lo, hi)
+
+    def restance(self, day: int, n: int, stance: str) -> None:
+        """Not before they were mapped (a smaller number of days ago is later)."""
+        self.people[n] = replace(self.people[n], stance=stance)
+        self.put(min(day, self.added[n]), Stance(n, stance))
 
     def holders(self, role: str, stances, planned: dict[int, dict[str, Any]]) -> int:
         people = [(p.roles, p.stance) for p in self.people.values()]

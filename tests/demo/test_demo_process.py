@@ -194,3 +194,43 @@ def test_loading_leaves_no_worker_thread_behind(demo, db):
 
     # then they are gone once the load is done
     assert not [t for t in threading.enumerate() if t.name.startswith("kam-demo-hash")]
+
+
+def test_the_liao_deal_raises_the_three_red_flags_before_the_bid(book):
+    # given: 廖总's deal as the demo tells it, from its history through the services
+    opportunities, found = book
+    liao = next(o for o in opportunities if o.account.name == cases.LIAO_ACCOUNT)
+    assessment = found[liao.pk]
+
+    # then: still before the bid, and the alerts SPEC §5 asks for are up
+    assert liao.stage == "bidding" and assessment.facts.milestone("bid_submitted") is None
+    codes = {a.code for a in assessment.alerts}
+    assert {"key_person_changed", "decision_maker_not_supportive", "single_threaded"} <= codes
+    changed = next(a for a in assessment.alerts if a.code == "key_person_changed")
+    people = {s.id: s.name for s in assessment.facts.stakeholders}
+    named = {people[e.id] for e in changed.evidence if e.kind == "stakeholder"}
+    assert {cases.LIAO_VP, cases.LIAO_NEW_GM} <= named
+    assert cases.LIAO_DESIGN_HEAD not in named  # met late, but long at the account
+    # the friend's promise was never checked with anyone else; the move to design was
+    unverified = [a for a in assessment.alerts if a.code == "intel_unverified"]
+    assert len(unverified) == 2
+    assert [(i.critical, i.sources) for i in assessment.facts.intel if i.sources >= 2] == [
+        (True, 2)
+    ]
+    # and the probability says why it fell
+    assert {f.key for f in assessment.factors} >= {
+        "key_person_changed", "decision_maker_not_supportive", "single_threaded"
+    }
+
+
+def test_the_book_shows_every_buying_centre_alert_but_the_competition_one(book):
+    opportunities, found = book
+    codes = Counter(a.code for o in opportunities for a in found[o.pk].alerts)
+    for code in ("no_decision_maker", "decision_maker_not_supportive", "no_coach",
+                 "single_threaded", "blocker_present", "key_person_changed", "role_uncovered",
+                 "intel_unverified"):
+        assert codes[code] >= 1, code
+    # most open deals are well covered: a diligent team, with some red flags
+    open_deals = [o for o in opportunities if o.status == "open"]
+    flagged = [o for o in open_deals if any(a.severity == "high" for a in found[o.pk].alerts)]
+    assert len(flagged) < len(open_deals) / 2

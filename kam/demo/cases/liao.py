@@ -21,6 +21,7 @@ from kam.demo.cases.common import (
     eval_scores,
 )
 from kam.demo.timeline import Timeline
+from kam.intel import services as intel_services
 from kam.opportunities import process
 from kam.opportunities import services as opportunity_services
 
@@ -139,6 +140,15 @@ def liao(users: dict[str, Any], t: Timeline) -> CaseRecords:
                 "招标由他来主持。采购小组已组建,我方正在准备技术方案。"
             ),
         )
+    with at(t, 56, 15 * 60 + 30):
+        # One friend's word, never checked with anyone else: the alert intel_unverified.
+        intel_services.intel_add(
+            actor=rep,
+            opportunity=opp,
+            text="刘建华副总裁承诺:新一年度原材料订单继续给我司,招标由他主持。",
+            sources=[vp],
+            critical=True,
+        )
     with at(t, 50, 10 * 60 + 30):
         opportunity_services.opportunity_update(actor=rep, opportunity=opp, buyer_stage="criteria")
         contact_services.contact_update(
@@ -222,6 +232,25 @@ def liao(users: dict[str, Any], t: Timeline) -> CaseRecords:
             rep, opp, new_gm, ["decision_maker"], "unknown", influence=5, relationship=0,
             notes="新任总经理,最终拍板。尚未见面,立场不明。",
         )  # fmt: skip
+        moved = intel_services.intel_add(
+            actor=rep,
+            opportunity=opp,
+            text="本次原材料招标已转由设计部负责,采购标准将重新制定,开标推迟约一周。",
+            sources=[design],
+            critical=True,
+        )
+    with at(t, 13, 17 * 60):
+        intel_services.intel_confirm(
+            actor=rep, item=moved, contact=purchasing, note="钱经理电话证实:采购部只负责商务流程。"
+        )
+        intel_services.intel_add(
+            actor=rep,
+            opportunity=opp,
+            text="新任总经理高振宇希望由自己信任的人主导招标,对老供应商并无偏好。",
+            sources=[purchasing],
+            critical=True,
+        )
+    with at(t, 13, 17 * 60 + 30):
         opportunity_services.opportunity_update(
             actor=rep,
             opportunity=opp,
