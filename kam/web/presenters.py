@@ -91,6 +91,9 @@ ACTION_LABELS = {
     "priority_changed": _("Priority changed"),
     "completed": _("Project completed"),
     "left": _("Left the account"),
+    "confirmed": _("Confirmed by another person"),
+    "verified": _("Verified (confirmed by enough people)"),
+    "source_removed": _("Source taken back"),
 }
 
 ENTITY_LABELS = {
@@ -101,6 +104,7 @@ ENTITY_LABELS = {
     "milestone": _("Milestone"),
     "stakeholder": _("Buying centre"),
     "evaluation": _("Evaluation"),
+    "intel": _("Intelligence"),
 }
 
 # Labels of event payload keys that are not model fields.
@@ -111,6 +115,11 @@ EXTRA_FIELD_LABELS = {
     "roles": _("Roles"),
     "stance": _("Stance"),
     "is_coach": _("Coach"),
+    "sources": _("Sources"),
+    "source_count": _("Sources"),
+    "verified": _("Verified"),
+    "confirmed_on": _("Confirmed on"),
+    "note": _("Note"),
 }
 
 # Payload keys that say nothing a person reads (the timeline already has the time).
@@ -138,6 +147,7 @@ class HistoryRow:
 
 
 def _entity_model(entity: str):
+    from kam.intel.models import IntelItem
     from kam.stakeholders.models import Stakeholder
 
     return {
@@ -146,6 +156,7 @@ def _entity_model(entity: str):
         "milestone": Milestone,
         "stakeholder": Stakeholder,
         "evaluation": Evaluation,
+        "intel": IntelItem,
     }.get(entity, Opportunity)
 
 
@@ -252,6 +263,8 @@ def _value_text(
         return str(dict(Opportunity._meta.get_field("status").choices).get(value, value))
     if name == "contact":
         return (contacts or {}).get(value, str(value))
+    if name == "sources" and entity == "intel" and isinstance(value, list):
+        return list_text((contacts or {}).get(v, str(v)) for v in value) or "—"
     if name == "roles" and isinstance(value, list):
         return role_names(value) or "—"
     if name == "stance":
@@ -303,6 +316,13 @@ def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
         for e, payload in payloads
         for k, v in payload.items()
         if e.entity == "stakeholder" and k == "contact" and isinstance(v, int)
+    } | {
+        c
+        for e, payload in payloads
+        if e.entity == "intel"
+        for k, v in payload.items()
+        for c in (v if k == "sources" and isinstance(v, list) else [v] if k == "contact" else [])
+        if isinstance(c, int)
     }
     users = {u.pk: str(u) for u in User.objects.filter(pk__in=owner_ids)} if owner_ids else {}
     contacts = (

@@ -1,7 +1,8 @@
 """The forms of the opportunity page's process-engine parts: advance / force, close,
 buyer stage, evaluation, priority override, purchase criteria, milestones and the
-simple stakeholder entry. Like every form here they only parse and display: each
-save() calls one service, and a DomainError it raises lands on the field it names."""
+buying centre (adding a person; editing one from the map's dialog). Like every form
+here they only parse and display: each save() calls one service, and a DomainError it
+raises lands on the field it names."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from kam.opportunities import process
 from kam.opportunities.models import Opportunity, Status
 from kam.opportunities.services import opportunity_update
 from kam.stakeholders.models import Role, Stakeholder, Stance
-from kam.stakeholders.services import stakeholder_add
+from kam.stakeholders.services import stakeholder_add, stakeholder_update
 from kam.web import presenters
 from kam.web.forms import ContactChoiceField, DateInput, ServiceForm
 
@@ -329,11 +330,23 @@ class MilestoneForm(ProcessForm):
         )
 
 
-# --- stakeholders (the simple entry; the buying-centre map comes later) -------------
+# --- stakeholders: add (the simple entry) and edit (from the buying-centre map) -------
 
 
-class StakeholderForm(ProcessForm):
-    contact = ContactChoiceField(label=_("Person"), queryset=None, empty_label=None)
+def _disc_choices() -> list[tuple[str, str]]:
+    lang = presenters.language()
+    model = registry.current().buying_centre.disc
+    return [("", "—"), *[(letter, model[letter].name.get(lang)) for letter in model]]
+
+
+def _int_or_none(value):
+    return int(value) if value not in (None, "") else None
+
+
+class StakeholderFields(ProcessForm):
+    """The fields a person in the buying centre has, shared by the add form and the
+    edit dialog; the service checks them again."""
+
     roles = forms.MultipleChoiceField(
         label=_("Roles in this decision"),
         required=False,
@@ -344,11 +357,50 @@ class StakeholderForm(ProcessForm):
     is_coach = forms.BooleanField(
         label=_("Coach (insider who tells us what happens)"), required=False
     )
+    disc = forms.ChoiceField(label=_("Personality (DISC)"), required=False)
+    influence = forms.TypedChoiceField(
+        label=_("Influence (1–5)"),
+        required=False,
+        coerce=int,
+        empty_value=None,
+        choices=[("", "—"), *[(str(i), str(i)) for i in range(1, 6)]],
+        help_text=_("Weight in the decision: 5 = has the final say."),
+    )
+    relationship = forms.TypedChoiceField(
+        label=_("Relationship"), required=False, coerce=int, empty_value=None
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
-    def __init__(self, data=None, *, actor, opportunity: Opportunity):
-        super().__init__(data)
+    def __init__(self, data=None, *, actor, opportunity: Opportunity, **kwargs):
+        super().__init__(data, **kwargs)
         self.actor = actor
         self.opportunity = opportunity
+        from kam.web.buying_centre import relationship_choices
+
+        self.fields["disc"].choices = _disc_choices()
+        self.fields["relationship"].choices = [("", "—"), *relationship_choices()]
+
+    def stakeholder_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        return {
+            "roles": list(data.get("roles") or []),
+            "stance": data.get("stance") or Stance.UNKNOWN,
+            "is_coach": bool(data.get("is_coach")),
+            "disc": data.get("disc") or "",
+            "influence": _int_or_none(data.get("influence")),
+            "relationship": _int_or_none(data.get("relationship")),
+            "notes": data.get("notes") or "",
+        }
+
+
+class StakeholderForm(StakeholderFields):
+    contact = ContactChoiceField(label=_("Person"), queryset=None, empty_label=None)
+    field_order = ["contact"]
+
+    def __init__(self, data=None, *, actor, opportunity: Opportunity):
+        super().__init__(data, actor=actor, opportunity=opportunity)
         taken = Stakeholder.objects.filter(opportunity=opportunity).values("contact_id")
         self.fields["contact"].queryset = (
             contacts_for_user(actor)
@@ -370,8 +422,43 @@ class StakeholderForm(ProcessForm):
                 actor=self.actor,
                 opportunity=self.opportunity,
                 contact=data["contact"],
-                roles=list(data.get("roles") or []),
-                stance=data.get("stance") or Stance.UNKNOWN,
-                is_coach=bool(data.get("is_coach")),
+                **self.stakeholder_data(),
+            )
+        )
+
+
+class StakeholderEditForm(StakeholderFields):
+    """Stance, roles and the rest of one person of the buying centre, from the map's
+    dialog. Its ids carry the stakeholder's id: the page holds one dialog per person."""
+
+    def __init__(self, data=None, *, actor, opportunity: Opportunity, stakeholder: Stakeholder):
+        initial = {
+            "roles": list(stakeholder.roles),
+            "stance": stakeholder.stance,
+            "is_coach": stakeholder.is_coach,
+            "disc": stakeholder.disc,
+            "influence": stakeholder.influence,
+            "relationship": stakeholder.relationship,
+            "notes": stakeholder.notes,
+        }
+        super().__init__(
+            data,
+            actor=actor,
+            opportunity=opportunity,
+            initial=initial,
+            auto_id=f"sh{stakeholder.pk}_%s",
+        )
+        self.stakeholder = stakeholder
+        contact_disc = getattr(stakeholder.contact, "disc", "")
+        if contact_disc:
+            choices = list(self.fields["disc"].choices)
+            name = dict(choices).get(contact_disc, contact_disc)
+            choices[0] = ("", _("As on the contact: %(disc)s") % {"disc": name})
+            self.fields["disc"].choices = choices
+
+    def save(self):
+        return self.run(
+            lambda: stakeholder_update(
+                actor=self.actor, stakeholder=self.stakeholder, **self.stakeholder_data()
             )
         )

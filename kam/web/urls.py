@@ -1,6 +1,16 @@
 from django.urls import path
 
-from kam.web.views import accounts, board, contacts, health, home, opportunities, process
+from kam.web.views import (
+    accounts,
+    alerts,
+    board,
+    contacts,
+    health,
+    home,
+    intel,
+    opportunities,
+    process,
+)
 
 OPP = "opportunities/<int:opportunity_id>/"
 
@@ -20,6 +30,7 @@ urlpatterns = [
     path("opportunities/", opportunities.opportunity_list_view, name="opportunity-list"),
     path("opportunities/new/", opportunities.opportunity_create_view, name="opportunity-create"),
     path("opportunities/board/", board.board_view, name="opportunity-board"),
+    path("alerts/", alerts.alert_list_view, name="alert-list"),
     path(OPP, opportunities.opportunity_detail, name="opportunity-detail"),
     path(f"{OPP}edit/", opportunities.opportunity_edit_view, name="opportunity-edit"),
     # the process engine (POST only; each calls one service)
@@ -42,9 +53,23 @@ urlpatterns = [
     ),
     path(f"{OPP}stakeholders/", process.stakeholder_add_view, name="stakeholder-add"),
     path(
+        f"{OPP}stakeholders/<int:stakeholder_id>/",
+        process.stakeholder_update_view,
+        name="stakeholder-update",
+    ),
+    path(
         f"{OPP}stakeholders/<int:stakeholder_id>/delete/",
         process.stakeholder_remove_view,
         name="stakeholder-remove",
+    ),
+    # intelligence (情报): record, confirm by another person, take back
+    path(f"{OPP}intel/", intel.intel_add_view, name="intel-add"),
+    path(f"{OPP}intel/<int:item_id>/confirm/", intel.intel_confirm_view, name="intel-confirm"),
+    path(f"{OPP}intel/<int:item_id>/delete/", intel.intel_delete_view, name="intel-delete"),
+    path(
+        f"{OPP}intel/<int:item_id>/sources/<int:source_id>/delete/",
+        intel.intel_source_remove_view,
+        name="intel-source-remove",
     ),
     path(f"{OPP}board-advance/", board.board_advance_view, name="board-advance"),
 ]

@@ -9,7 +9,7 @@ to the page (PRG) or renders the page again with the error next to its field."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -29,7 +29,7 @@ from kam.opportunities.assess import Assessment, assess
 from kam.opportunities.models import Evaluation, Opportunity, Status
 from kam.opportunities.selectors import opportunity_get_for_edit, opportunity_history
 from kam.stakeholders.models import Stakeholder
-from kam.web import presenters
+from kam.web import buying_centre, presenters
 from kam.web.process_forms import (
     AdvanceForm,
     BuyerStageForm,
@@ -38,10 +38,13 @@ from kam.web.process_forms import (
     EvaluationForm,
     MilestoneForm,
     PriorityForm,
+    StakeholderEditForm,
     StakeholderForm,
     can_win,
 )
+from kam.web.views.alerts import evidence_links
 from kam.web.views.common import domain_errors
+from kam.web.views.intel import intel_context
 
 
 @dataclass
@@ -86,6 +89,7 @@ class AlertRow:
     title: str
     message: str
     action: str
+    evidence: list = field(default_factory=list)  # EvidenceLink: label and section anchor
 
 
 @dataclass
@@ -111,7 +115,14 @@ def gate_rows(found: Assessment, stage=None) -> list[GateRow]:
 
 def alert_rows(found: Assessment) -> list[AlertRow]:
     return [
-        AlertRow(a.code, a.severity, show(a.title), show(a.message), show(a.action))
+        AlertRow(
+            a.code,
+            a.severity,
+            show(a.title),
+            show(a.message),
+            show(a.action),
+            evidence_links(a, found.facts),
+        )
         for a in found.alerts
     ]
 
@@ -346,6 +357,10 @@ def detail_context(
         ),
         "nav": "opportunities",
     }
+    context.update(intel_context(user, opp, forms))
+    context.update(
+        buying_centre.page_context(user, opp, stakeholders, contacts, forms.get("stakeholder_edit"))
+    )
     return context
 
 
@@ -550,3 +565,30 @@ def stakeholder_remove_view(request, opportunity_id: int, stakeholder_id: int):
         _("%(name)s removed from the buying centre.") % {"name": stakeholder.contact.name},
     )
     return _back(opp, "stakeholders")
+
+
+@login_required
+@require_POST
+@domain_errors
+def stakeholder_update_view(request, opportunity_id: int, stakeholder_id: int):
+    """The map's edit dialog: stance, roles, coach, DISC, influence, relationship,
+    notes of one person; an error renders the page with that dialog open."""
+    opp = opportunity_get_for_edit(request.user, opportunity_id)
+    stakeholder = (
+        Stakeholder.objects.filter(opportunity=opp, pk=stakeholder_id)
+        .select_related("contact", "opportunity")
+        .first()
+    )
+    if stakeholder is None:
+        raise Http404(_("No such person in this opportunity's buying centre."))
+    form = StakeholderEditForm(
+        request.POST, actor=request.user, opportunity=opp, stakeholder=stakeholder
+    )
+    return _submit(
+        request,
+        opp,
+        form,
+        key="stakeholder_edit",
+        anchor="stakeholders",
+        success=lambda saved: _("%(name)s updated.") % {"name": saved.contact.name},
+    )
