@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from kam.accounts.selectors import accounts_for_user
 from kam.contacts.models import Contact
-from kam.core.errors import NotFound
+from kam.core.errors import NotFound, ValidationFailed
 
 
 def contacts_for_user(user) -> QuerySet[Contact]:
@@ -74,3 +74,19 @@ def org_chart(contacts: list[Contact]) -> list[tuple[int, Contact]]:
             seen.add(c.pk)
             out.append((0, c))
     return out
+
+
+def contact_named_in_payload(user, contact_id: int, *, field: str) -> Contact:
+    """A contact an API payload names by id, if the user may see it; otherwise a
+    validation error on `field` that does not reveal whether it exists."""
+    contact = (
+        contacts_for_user(user).filter(pk=contact_id).first()
+        if 0 < contact_id <= 2**63 - 1
+        else None
+    )
+    if contact is None:
+        raise ValidationFailed(
+            _("No such contact: %(id)s, or it is not shared with you.") % {"id": contact_id},
+            field=field,
+        )
+    return contact

@@ -10,21 +10,18 @@ different people confirmed it."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from kam.contacts.selectors import contacts_for_user
+from kam.contacts.selectors import contact_named_in_payload
 from kam.core.api_support import ERRORS
-from kam.core.errors import NotFound, ValidationFailed
 from kam.intel import selectors, services
 from kam.intel.models import IntelItem, sources_to_verify
-from kam.opportunities import selectors as opportunity_selectors
+from kam.opportunities import api as opportunity_api
 from kam.opportunities.models import Opportunity
 
 router = Router(tags=["intelligence"])
-
-MAX_ID = 2**63 - 1
 
 
 class IntelIn(Schema):
@@ -94,30 +91,12 @@ class IntelOut(Schema):
         return sources_to_verify()
 
 
-def _deal(request, opportunity_id: int, *, edit: bool = True) -> Opportunity:
-    """The deal if the user may see it (or, with `edit`, record intelligence on it)."""
-    if opportunity_id > MAX_ID:
-        raise NotFound(_("No such opportunity, or it is not shared with you."))
-    get = (
-        opportunity_selectors.opportunity_get_for_edit
-        if edit
-        else opportunity_selectors.opportunity_get_for_user
-    )
-    return get(request.auth, opportunity_id)
+# The deal for a change (404 outside the user's scope); pass edit=False to read.
+_deal = partial(opportunity_api._deal, edit=True)
 
 
 def _contact(request, contact_id: int, *, field: str):
-    contact = (
-        contacts_for_user(request.auth).filter(pk=contact_id).first()
-        if 0 < contact_id <= MAX_ID
-        else None
-    )
-    if contact is None:
-        raise ValidationFailed(
-            _("No such contact: %(id)s, or it is not shared with you.") % {"id": contact_id},
-            field=field,
-        )
-    return contact
+    return contact_named_in_payload(request.auth, contact_id, field=field)
 
 
 def _fresh(opp: Opportunity, item_id: int) -> IntelItem:

@@ -55,6 +55,13 @@ def _alert(code: str, conf: RuleConfig, severity: str | None = None, **fields) -
     )
 
 
+def _known_roles(value: list[str]) -> list[str]:
+    bad = [r for r in value if r not in ROLES]
+    if bad:
+        raise ValueError(f"unknown role '{bad[0]}'; use any of: {', '.join(ROLES)}")
+    return value
+
+
 class FromStageParams(RuleParams):
     # The rule applies once our stage maps to this buyer stage or a later one (see
     # risks.stage_reaches); none: at every stage.
@@ -220,13 +227,7 @@ class BlockerParams(RuleParams):
     # The factor for a blocker holding a veto role (high); others use probability_factor.
     veto_probability_factor: float | None = Field(None, gt=0, le=1)
 
-    @field_validator("veto_roles")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        bad = [r for r in value if r not in ROLES]
-        if bad:
-            raise ValueError(f"unknown role '{bad[0]}'; use any of: {', '.join(ROLES)}")
-        return value
+    _known = field_validator("veto_roles")(_known_roles)
 
 
 @risk_rule("blocker_present", BlockerParams, name=gettext_noop("Blocker in the buying centre"))
@@ -280,13 +281,7 @@ class ChangeParams(RuleParams):
     window_days: int = Field(30, ge=1, le=365)
     roles: list[str] = Field(default_factory=lambda: ["decision_maker", "technical", "purchaser"])
 
-    @field_validator("roles")
-    @classmethod
-    def _known(cls, value: list[str]) -> list[str]:
-        bad = [r for r in value if r not in ROLES]
-        if bad:
-            raise ValueError(f"unknown role '{bad[0]}'; use any of: {', '.join(ROLES)}")
-        return value
+    _known = field_validator("roles")(_known_roles)
 
 
 def _when(day: dt.date | dt.datetime) -> str:

@@ -9,14 +9,15 @@ account."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
-from kam.contacts.selectors import contacts_for_user
+from kam.contacts.selectors import contact_named_in_payload
 from kam.core.api_support import ERRORS
-from kam.core.errors import NotFound, ValidationFailed
-from kam.opportunities import selectors as opportunity_selectors
+from kam.core.errors import NotFound
+from kam.opportunities import api as opportunity_api
 from kam.opportunities.models import Opportunity
 from kam.stakeholders import services
 from kam.stakeholders.models import Stakeholder
@@ -92,16 +93,8 @@ class StakeholderOut(Schema):
         return obj.contact.status
 
 
-def _deal(request, opportunity_id: int, *, edit: bool = True) -> Opportunity:
-    """The deal if the user may see it (or, with `edit`, map its buying centre)."""
-    if opportunity_id > MAX_ID:
-        raise NotFound(_("No such opportunity, or it is not shared with you."))
-    get = (
-        opportunity_selectors.opportunity_get_for_edit
-        if edit
-        else opportunity_selectors.opportunity_get_for_user
-    )
-    return get(request.auth, opportunity_id)
+# The deal for a change (404 outside the user's scope); pass edit=False to read.
+_deal = partial(opportunity_api._deal, edit=True)
 
 
 def _stakeholder(opp: Opportunity, stakeholder_id: int) -> Stakeholder:
@@ -130,17 +123,7 @@ def add_stakeholder(request, opportunity_id: int, payload: StakeholderIn):
     and stance. Fields left out (or null) take their defaults: no roles, stance
     unknown, not a coach."""
     opp = _deal(request, opportunity_id)
-    contact = (
-        contacts_for_user(request.auth).filter(pk=payload.contact_id).first()
-        if 0 < payload.contact_id <= MAX_ID
-        else None
-    )
-    if contact is None:
-        raise ValidationFailed(
-            _("No such contact: %(id)s, or it is not shared with you.")
-            % {"id": payload.contact_id},
-            field="contact_id",
-        )
+    contact = contact_named_in_payload(request.auth, payload.contact_id, field="contact_id")
     fields = {k: v for k, v in payload.model_dump(exclude={"contact_id"}).items() if v is not None}
     stakeholder = services.stakeholder_add(
         actor=request.auth, opportunity=opp, contact=contact, **fields

@@ -545,13 +545,7 @@ stakeholder_add_view = _section_view(
 )
 
 
-@login_required
-@require_POST
-@domain_errors
-def stakeholder_remove_view(request, opportunity_id: int, stakeholder_id: int):
-    from kam.stakeholders.services import stakeholder_remove
-
-    opp = opportunity_get_for_edit(request.user, opportunity_id)
+def _stakeholder_of(opp: Opportunity, stakeholder_id: int) -> Stakeholder:
     stakeholder = (
         Stakeholder.objects.filter(opportunity=opp, pk=stakeholder_id)
         .select_related("contact", "opportunity")
@@ -559,6 +553,17 @@ def stakeholder_remove_view(request, opportunity_id: int, stakeholder_id: int):
     )
     if stakeholder is None:
         raise Http404(_("No such person in this opportunity's buying centre."))
+    return stakeholder
+
+
+@login_required
+@require_POST
+@domain_errors
+def stakeholder_remove_view(request, opportunity_id: int, stakeholder_id: int):
+    from kam.stakeholders.services import stakeholder_remove
+
+    opp = opportunity_get_for_edit(request.user, opportunity_id)
+    stakeholder = _stakeholder_of(opp, stakeholder_id)
     stakeholder_remove(actor=request.user, stakeholder=stakeholder)
     messages.success(
         request,
@@ -574,13 +579,7 @@ def stakeholder_update_view(request, opportunity_id: int, stakeholder_id: int):
     """The map's edit dialog: stance, roles, coach, DISC, influence, relationship,
     notes of one person; an error renders the page with that dialog open."""
     opp = opportunity_get_for_edit(request.user, opportunity_id)
-    stakeholder = (
-        Stakeholder.objects.filter(opportunity=opp, pk=stakeholder_id)
-        .select_related("contact", "opportunity")
-        .first()
-    )
-    if stakeholder is None:
-        raise Http404(_("No such person in this opportunity's buying centre."))
+    stakeholder = _stakeholder_of(opp, stakeholder_id)
     form = StakeholderEditForm(
         request.POST, actor=request.user, opportunity=opp, stakeholder=stakeholder
     )
