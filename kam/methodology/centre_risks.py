@@ -23,7 +23,7 @@ from kam.methodology.risks import (
     risk_rule,
     stage_reaches,
 )
-from kam.methodology.text import Msg, gettext_noop
+from kam.methodology.text import Clauses, Msg, gettext_noop
 
 
 def _role(role: str) -> Msg:
@@ -365,7 +365,7 @@ def _key_person_changed(facts: DealFacts, ctx: RiskContext, params, conf) -> lis
             title=Msg(gettext_noop("Key people changed")),
             message=Msg(
                 gettext_noop("In the last %(days)s days: %(changes)s."),
-                {"days": params.window_days, "changes": [m for _, m in changes]},
+                {"days": params.window_days, "changes": Clauses(m for _, m in changes)},
             ),
             action=Msg(
                 gettext_noop(

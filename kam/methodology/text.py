@@ -30,13 +30,21 @@ class Msg:
         return text % values if values else text
 
 
+class Clauses(tuple):
+    """Parameter items that are clauses themselves (each may hold a list): shown
+    joined by semicolons rather than commas."""
+
+
 def _param_text(value: Any, translate: Callable[[str], str], language: str | None) -> Any:
     if hasattr(value, "zh_hans") and hasattr(value, "en"):
         return value.get(language)
     if isinstance(value, Msg):
         return value.render(translate, language)
+    zh = (language or "").lower().startswith("zh")
+    if isinstance(value, Clauses):
+        return (";" if zh else "; ").join(str(_param_text(v, translate, language)) for v in value)
     if isinstance(value, list | tuple):
-        sep = "、" if (language or "").lower().startswith("zh") else ", "
+        sep = "、" if zh else ", "
         return sep.join(str(_param_text(v, translate, language)) for v in value)
     return value
 

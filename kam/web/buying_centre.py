@@ -343,7 +343,9 @@ def map_data(
         tree["children"] = tops
 
     def side(name: str) -> list[dict]:
-        rows = [_entry(m) for m in members if m["side"] == name]
+        # people who left stand nowhere now (the map still shows them, faded), as in
+        # the alerts, which count only people still at the account
+        rows = [_entry(m) for m in members if m["side"] == name and not m["left"]]
         rows.sort(key=lambda r: (-(r["influence"] or 0), r["left"], r["name"]))
         return rows
 

@@ -367,7 +367,7 @@ def test_one_alert_lists_every_change_in_date_order():
     assert len(found) == 1
     assert en(found[0].message) == (
         "In the last 30 days: P5, new at the account since 2026-10-05, now acts as decision "
-        "maker, P4 (decision maker, champion) left the account on 2026-10-13."
+        "maker; P4 (decision maker, champion) left the account on 2026-10-13."
     )
     assert found[0].evidence == (Evidence("stakeholder", 4), Evidence("stakeholder", 5))
 

@@ -172,7 +172,8 @@ def test_a_contact_who_left_stays_on_the_map_flagged_and_holds_no_key_role(engli
     liu_node = _by_name(data)["Liu"]
     assert (liu_node["left"], liu_node["in_centre"], liu_node["key"]) == (True, True, False)
     assert data["key_persons"]["uncovered"] == ["decision maker"]
-    assert [p["left"] for p in data["for_us"]] == [True]
+    # and stands nowhere now: the lists, like the alerts, hold only people still there
+    assert data["for_us"] == []
     assert data["text"]["left"] == "left"
 
 
@@ -330,7 +331,7 @@ def test_page_has_the_map_data_lists_legend_and_key_persons(client_for, people, 
     rival = _block(html, "map-for-rival")
     assert "Bureau Chief" in rival and "External influence" in rival and "influence 3/5" in rival
     undecided = _block(html, "map-undecided")
-    assert "Gone Buyer" in undecided
+    assert "Gone Buyer" not in undecided  # left the account: on the map only
     key = _block(html, "map-key-persons")
     assert "Key persons now (at Evaluation and comparison):" in key
     assert 'data-role="purchaser" data-held="false"' in key  # Gone Buyer left

@@ -71,7 +71,8 @@
     var second = "{title|" + rich(p.title || "—") + "}";
     if (p.left) second = "{left|" + rich(text.left) + "} " + second;
     if (!p.in_centre) return first + "\n" + second;
-    var third = [p.role_names, p.disc].filter(Boolean).join(" · ");
+    // "DISC C", not a bare letter: C and S are also stance letters in the legend
+    var third = [p.role_names, p.disc ? "DISC " + p.disc : ""].filter(Boolean).join(" · ");
     return first + "\n" + second + "\n{roles|" + rich(third || "—") + "}";
   }
 
