@@ -104,13 +104,24 @@ PROCESS_RULES = ("forced_gate", "behind_buyer", "ahead_of_buyer", "stalled")
 
 
 @pytest.fixture
-def process_rules_only(monkeypatch):
-    """Only the process alerts (SPEC §2.2) are on: for tests of the process engine
-    whose deals have no buying centre, so the buying-centre alerts (tested in
-    tests/methodology/test_centre_risks.py and the 廖总 case) do not blur them."""
+def only_rules(monkeypatch):
+    """`only_rules(codes)` runs just those alert rules, so a test sees exactly the
+    alerts its deals are built to raise (the buying-centre rules fire on every bare
+    deal; they have tests of their own)."""
     from kam.methodology import registry
     from kam.methodology.risks import RiskConfig
 
     m = registry.current()
-    only = RiskConfig(rules={c: r for c, r in m.risks.rules.items() if c in PROCESS_RULES})
-    monkeypatch.setattr(m, "risks", only)
+    shipped = m.risks
+
+    def only(codes) -> None:
+        monkeypatch.setattr(m, "risks", RiskConfig(rules={c: shipped.rules[c] for c in codes}))
+
+    return only
+
+
+@pytest.fixture
+def process_rules_only(only_rules):
+    """Only the process alerts (SPEC §2.2) are on: for tests of the process engine
+    whose deals have no buying centre."""
+    only_rules(PROCESS_RULES)

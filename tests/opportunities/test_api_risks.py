@@ -13,13 +13,12 @@ from django.test.utils import CaptureQueriesContext
 from kam.accounts.services import account_create
 from kam.contacts.services import contact_create
 from kam.core import clock
-from kam.methodology import registry, risks
-from kam.methodology.risks import RiskConfig
+from kam.methodology import risks
 from kam.opportunities import process
 from kam.opportunities.services import opportunity_create
 from kam.stakeholders.services import stakeholder_add, stakeholder_update
+from tests.conftest import PROCESS_RULES
 
-PROCESS_RULES = ("forced_gate", "behind_buyer", "ahead_of_buyer", "stalled")
 GOOD = {
     "project_grade": 4,
     "funding": 4,
@@ -33,13 +32,8 @@ GOOD = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _process_rules_only(monkeypatch):
-    """Only the process rules run, so the alerts these tests expect are exactly the
-    ones their deals are built to raise (the buying-centre rules have their own
-    tests and would fire on every bare deal)."""
-    m = registry.current()
-    monkeypatch.setattr(m, "risks", RiskConfig(rules={c: m.risks.rules[c] for c in PROCESS_RULES}))
+# Only the process rules run: each test sees exactly the alerts its deals are built for.
+pytestmark = pytest.mark.usefixtures("process_rules_only")
 
 
 def _ok(response, status: int = 200):

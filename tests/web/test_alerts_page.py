@@ -14,37 +14,25 @@ from django.urls import reverse
 from django.utils import translation
 
 from kam.core import clock
-from kam.methodology import registry
 from kam.methodology.facts import (
     DealFacts,
     ForcedMoveFacts,
     MilestoneFacts,
     StakeholderFacts,
 )
-from kam.methodology.risks import RiskConfig
 from kam.opportunities import process
 from kam.opportunities.services import opportunity_create, opportunity_update
 from kam.stakeholders.services import stakeholder_add
 from kam.web.views.alerts import evidence_link
 
-PROCESS_RULES = ("forced_gate", "behind_buyer", "ahead_of_buyer", "stalled")
 ROW = re.compile(
     r'data-testid="alert-row" data-code="(\w+)" data-severity="(\w+)" data-opportunity="(\d+)"'
 )
 
 
 @pytest.fixture(autouse=True)
-def only_rules(monkeypatch):
-    """Run only the process rules (or the rules a test names), so each test sees
-    exactly the alerts it built; the buying-centre rules fire on every bare deal."""
-    m = registry.current()
-    shipped = m.risks
-
-    def only(codes) -> None:
-        monkeypatch.setattr(m, "risks", RiskConfig(rules={c: shipped.rules[c] for c in codes}))
-
-    only(PROCESS_RULES)
-    return only
+def _process_rules_by_default(process_rules_only):
+    """Each test sees exactly the alerts it built (a test may widen it with only_rules)."""
 
 
 def _rows(response) -> list[tuple[str, str, int]]:
