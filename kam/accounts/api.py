@@ -27,6 +27,8 @@ class AccountIn(Schema):
     receivables: Decimal | None = None
     credit_limit: Decimal | None = None
     notes: str | None = Field(None, max_length=10_000)
+    value_positioning: int | None = None
+    attributes: dict[str, str | list[str]] | None = None
     owner_id: int | None = None
 
 
@@ -43,6 +45,8 @@ class AccountPatch(Schema):
     receivables: Decimal | None = None
     credit_limit: Decimal | None = None
     notes: str | None = Field(None, max_length=10_000)
+    value_positioning: int | None = None
+    attributes: dict[str, str | list[str]] | None = None
     owner_id: int | None = None
 
 
@@ -60,6 +64,8 @@ class AccountOut(Schema):
     receivables: Decimal | None
     credit_limit: Decimal | None
     notes: str
+    value_positioning: int | None
+    attributes: dict
     owner_id: int
     owner_name: str
     created_at: dt.datetime

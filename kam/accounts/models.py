@@ -72,6 +72,15 @@ class Account(BaseModel):
         _("credit limit"), max_digits=16, decimal_places=2, null=True, blank=True
     )
     notes = models.TextField(_("notes"), blank=True, default="")
+    # How well what we offer matches the value this customer seeks (价值定位), 1–5;
+    # one input of the needs-fit group of the multi-indicator grade.
+    value_positioning = models.PositiveSmallIntegerField(
+        _("value positioning fit"), null=True, blank=True
+    )
+    # Values of the segmentation variables that are not plain account fields
+    # (technology, purchasing approach, …), keyed by the variable keys of
+    # kam/methodology/models/segmentation.toml.
+    attributes = models.JSONField(_("segmentation attributes"), default=dict, blank=True)
 
     class Meta:
         ordering = ["name", "id"]
@@ -79,3 +88,98 @@ class Account(BaseModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RevenueRecord(BaseModel):
+    """Revenue booked with the customer outside KAM's won deals — typically imported
+    history from the ERP (SPEC §6: "plus imported historical revenue"). Counted in the
+    value pyramid and the transaction indicators by `date`."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="revenue"
+    )
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("revenue"), max_digits=16, decimal_places=2)
+    profit = models.DecimalField(
+        _("profit"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    source = models.CharField(_("source"), max_length=100, blank=True, default="")
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    # Stable key from the source system so importing the same file twice adds nothing.
+    external_key = models.CharField(
+        _("external key"), max_length=100, null=True, blank=True, unique=True
+    )
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [models.Index(fields=["account", "date"]), models.Index(fields=["date"])]
+        verbose_name = _("revenue record")
+        verbose_name_plural = _("revenue records")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date} {self.amount}"
+
+
+class AccountNeed(BaseModel):
+    """One dimension of the needs radar (需求分析): how much the customer cares about it
+    (1–5) and how well we serve it (1–5)."""
+
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="needs"
+    )
+    dimension = models.CharField(_("dimension"), max_length=100)
+    importance = models.PositiveSmallIntegerField(_("importance to the customer"))
+    our_fit = models.PositiveSmallIntegerField(_("our fit"))
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "dimension"], name="need_unique_dimension")
+        ]
+        verbose_name = _("need")
+        verbose_name_plural = _("needs")
+
+    def __str__(self) -> str:
+        return self.dimension
+
+
+class SatisfactionRecord(BaseModel):
+    """The customer's satisfaction with us at a date (1–5), optionally as told by one
+    contact; the series over time shows whether we are gaining or losing ground."""
+
+    account = models.ForeignKey(
+        Account,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="satisfaction_records",
+    )
+    date = models.DateField(_("date"))
+    score = models.PositiveSmallIntegerField(_("satisfaction"))
+    contact = models.ForeignKey(
+        "contacts.Contact",
+        verbose_name=_("told by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=500, blank=True, default="")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [models.Index(fields=["account", "date"])]
+        verbose_name = _("satisfaction record")
+        verbose_name_plural = _("satisfaction records")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.date} {self.score}"

@@ -12,6 +12,7 @@ from kam.accounts.models import Account, AccountType, Nature, Size
 from kam.core import audit, clock, validation
 from kam.core.errors import Conflict
 from kam.core.permissions import check_assignable
+from kam.segments.attributes import clean_attributes
 
 EDITABLE_FIELDS = (
     "name",
@@ -26,6 +27,8 @@ EDITABLE_FIELDS = (
     "receivables",
     "credit_limit",
     "notes",
+    "value_positioning",
+    "attributes",
     "owner",
 )
 
@@ -61,6 +64,10 @@ def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str
             out[name] = validation.money(value, field=name)
         elif name == "collection_cycle_days":
             out[name] = validation.whole_number(value, field=name, maximum=3650)
+        elif name == "value_positioning":
+            out[name] = validation.whole_number(value, field=name, minimum=1, maximum=5)
+        elif name == "attributes":
+            out[name] = clean_attributes(value, field=name)
         elif name == "owner":
             out[name] = value
     return out

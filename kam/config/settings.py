@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "kam.opportunities",
     "kam.stakeholders",
     "kam.intel",
+    "kam.competition",
+    "kam.segments",
     "kam.web",
 ]
 

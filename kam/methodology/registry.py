@@ -7,6 +7,7 @@ MethodologyError naming the file and the field."""
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -15,10 +16,14 @@ from django.core.exceptions import ImproperlyConfigured
 from pydantic import BaseModel, ValidationError
 
 from kam.methodology import checks
+from kam.methodology.account_types import AccountTypeModel
 from kam.methodology.buying_centre import BuyingCentreModel
+from kam.methodology.competition import CompetitionModel
 from kam.methodology.evaluation import EvaluationModel, PriorityModel
+from kam.methodology.grading import GradingModel
 from kam.methodology.risks import RiskConfig
 from kam.methodology.schema import BuyerProcess, MilestoneKinds, Playbook
+from kam.methodology.segmentation import SegmentationModel
 
 HERE = Path(__file__).resolve().parent
 BUYER_PROCESS_FILE = HERE / "buyer_process.toml"
@@ -56,6 +61,27 @@ def parse_file(path: Path, model: type[M]) -> M:
         raise MethodologyError(f"{path}: {problems}") from None
 
 
+@dataclass(frozen=True)
+class AccountModels:
+    """The account-side models of SPEC §6, each a file in models/ (overridable)."""
+
+    competition: CompetitionModel
+    grading: GradingModel
+    account_types: AccountTypeModel
+    segmentation: SegmentationModel
+
+
+def load_account_models(override_dir: Path | None) -> AccountModels:
+    return AccountModels(
+        competition=parse_file(model_file("competition.toml", override_dir), CompetitionModel),
+        grading=parse_file(model_file("grading.toml", override_dir), GradingModel),
+        account_types=parse_file(model_file("account_types.toml", override_dir), AccountTypeModel),
+        segmentation=parse_file(
+            model_file("segmentation.toml", override_dir), SegmentationModel
+        ),
+    )
+
+
 class Methodology:
     def __init__(
         self,
@@ -67,6 +93,7 @@ class Methodology:
         priority: PriorityModel,
         risks: RiskConfig,
         buying_centre: BuyingCentreModel,
+        accounts: AccountModels,
     ):
         self.buyer = buyer
         self.playbooks = playbooks
@@ -75,6 +102,10 @@ class Methodology:
         self.priority = priority
         self.risks = risks
         self.buying_centre = buying_centre
+        self.competition = accounts.competition
+        self.grading = accounts.grading
+        self.account_types = accounts.account_types
+        self.segmentation = accounts.segmentation
         defaults = [p.key for p in playbooks.values() if p.default]
         self.default_playbook_key = defaults[0] if defaults else next(iter(playbooks))
         self.check_context = checks.Context(
@@ -155,6 +186,7 @@ def build(
         priority=priority,
         risks=risks,
         buying_centre=buying_centre,
+        accounts=load_account_models(model_override_dir),
     )
 
 

@@ -16,7 +16,11 @@ from kam.accounts.selectors import (
 from kam.contacts.selectors import contact_list, org_chart
 from kam.opportunities.selectors import opportunity_list
 from kam.web.forms import AccountFilterForm, AccountForm
+from kam.web.views.account_competition import account_competition_context
+from kam.web.views.account_profile import account_profile_context
 from kam.web.views.common import domain_errors, paginate, render_list
+from kam.web.views.grading import account_grade_context
+from kam.web.views.segments import account_segments_context
 
 
 def _industries(user) -> list[str]:
@@ -54,6 +58,12 @@ def account_list_view(request):
 @domain_errors
 def account_detail(request, account_id: int):
     account = account_get_for_user(request.user, account_id)
+    return render_account(request, account)
+
+
+def render_account(request, account, *, forms: dict | None = None, status: int = 200):
+    """The account page; `forms` carries a card's bound form with its errors when a
+    POST to that card failed (each card's view renders the page again through here)."""
     contacts = list(contact_list(request.user, account_id=account.pk))
     context = {
         "account": account,
@@ -63,7 +73,14 @@ def account_detail(request, account_id: int):
         "attributes": _attributes(account),
         "nav": "accounts",
     }
-    return render(request, "web/accounts/detail.html", context)
+    for card in (
+        account_grade_context,
+        account_competition_context,
+        account_profile_context,
+        account_segments_context,
+    ):
+        context.update(card(request, account, forms))
+    return render(request, "web/accounts/detail.html", context, status=status)
 
 
 def _attributes(account) -> list[tuple[str, object, str]]:

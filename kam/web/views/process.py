@@ -44,6 +44,7 @@ from kam.web.process_forms import (
 )
 from kam.web.views.alerts import evidence_links
 from kam.web.views.common import domain_errors
+from kam.web.views.competition import competition_context
 from kam.web.views.intel import intel_context
 
 
@@ -358,6 +359,7 @@ def detail_context(
         "nav": "opportunities",
     }
     context.update(intel_context(user, opp, forms))
+    context.update(competition_context(user, opp, forms))
     context.update(
         buying_centre.page_context(user, opp, stakeholders, contacts, forms.get("stakeholder_edit"))
     )
