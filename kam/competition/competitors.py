@@ -76,7 +76,8 @@ def competitor_create(*, actor, name: str, notes: str = "") -> Competitor:
 def competitor_get_or_create(*, actor, name: str) -> Competitor:
     """The rival of that name (case-insensitive), recorded now if new: what a rep
     typing a rival's name into a form means."""
-    found = competitor_named(validation.text(name, field="name", max_length=NAME_MAX, required=True))
+    name = validation.text(name, field="name", max_length=NAME_MAX, required=True)
+    found = competitor_named(name)
     return found if found is not None else competitor_create(actor=actor, name=name)
 
 

@@ -1,4 +1,6 @@
-"""SPEC §6: the three account types (三类大客户) and the questionnaire that suggests one. Stub: the model and its pure arithmetic are filled in by that work."""
+"""SPEC §6: the three account types (三类大客户) and the questionnaire that suggests one.
+
+Stub: the model and its pure arithmetic are filled in by that work."""
 
 from __future__ import annotations
 

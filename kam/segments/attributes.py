@@ -15,5 +15,7 @@ def clean_attributes(value: Any, *, field: str = "attributes") -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationFailed(_("Give the attributes as an object of variable: value."), field=field)
+        raise ValidationFailed(
+            _("Give the attributes as an object of variable: value."), field=field
+        )
     return dict(value)

@@ -1,4 +1,6 @@
-"""Account page: the account's competition map, SWOT and posture. Stub: filled in by that work."""
+"""Account page: the account's competition map, SWOT and posture.
+
+Stub: filled in by that work."""
 
 from __future__ import annotations
 

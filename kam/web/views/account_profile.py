@@ -1,4 +1,6 @@
-"""Account page: the account type questionnaire, needs radar and satisfaction records. Stub: filled in by that work."""
+"""Account page: the account type questionnaire, needs radar and satisfaction records.
+
+Stub: filled in by that work."""
 
 from __future__ import annotations
 

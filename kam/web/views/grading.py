@@ -1,4 +1,6 @@
-"""Account page: the account's multi-indicator grade card and the grading dashboard. Stub: filled in by that work."""
+"""Account page: the account's multi-indicator grade card and the grading dashboard.
+
+Stub: filled in by that work."""
 
 from __future__ import annotations
 

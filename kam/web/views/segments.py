@@ -1,4 +1,6 @@
-"""Account page: the segments an account falls in, and the segment pages. Stub: filled in by that work."""
+"""Account page: the segments an account falls in, and the segment pages.
+
+Stub: filled in by that work."""
 
 from __future__ import annotations
 
