@@ -14,8 +14,11 @@ from kam.opportunities.models import Opportunity
 def accounts_for_user(user) -> QuerySet[Account]:
     """Accounts the user owns (or their team owns, for a manager; all, for an admin),
     plus the accounts on which they own an opportunity — they must see whom they sell to."""
-    own_deal = Opportunity.objects.filter(owner_scope(user), account_id=OuterRef("pk"))
-    return Account.objects.filter(owner_scope(user) | Q(Exists(own_deal)))
+    scope = owner_scope(user)
+    if not scope:  # an admin: everything (an empty Q would vanish from the OR below)
+        return Account.objects.all()
+    own_deal = Opportunity.objects.filter(scope, account_id=OuterRef("pk"))
+    return Account.objects.filter(scope | Q(Exists(own_deal)))
 
 
 def accounts_editable_by(user) -> QuerySet[Account]:

@@ -96,3 +96,14 @@ def test_json_is_utf8_not_escaped(world, api_as):
     response = api_as(world.rep_a).post("accounts", {"name": "华鼎"})
     assert "charset=utf-8" in response["Content-Type"]
     assert "华鼎".encode() in response.content
+
+
+def test_an_admin_sees_accounts_without_deals(world, api_as):
+    # given: an account nobody sells to yet, owned by a rep
+    made = api_as(world.rep_a).post("accounts", {"name": "尚无商机的客户"}).json()
+    # when
+    listed = api_as(world.admin).get("accounts?page_size=200").json()
+    one = api_as(world.admin).get(f"accounts/{made['id']}")
+    # then: the admin's empty scope is "everything", not "accounts with some deal"
+    assert made["id"] in [a["id"] for a in listed["items"]]
+    assert one.status_code == 200
