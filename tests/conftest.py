@@ -125,3 +125,21 @@ def process_rules_only(only_rules):
     """Only the process alerts (SPEC §2.2) are on: for tests of the process engine
     whose deals have no buying centre."""
     only_rules(PROCESS_RULES)
+
+
+@pytest.fixture
+def linear_grading(monkeypatch):
+    """The shipped grading model with the transaction indicators on a linear scale
+    (`relative`) instead of the shipped `log`, so grades of small hand-made books can
+    be checked by hand. The log scale has tests of its own."""
+    import re
+    import tomllib
+
+    from kam.methodology import registry
+    from kam.methodology.grading import GradingModel
+
+    text = (registry.MODELS_DIR / "grading.toml").read_text(encoding="utf-8")
+    text = re.sub(r'method = "log"\nfloor = \d+[^\n]*', 'method = "relative"', text)
+    monkeypatch.setattr(
+        registry.current(), "grading", GradingModel.model_validate(tomllib.loads(text))
+    )

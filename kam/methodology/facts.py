@@ -89,6 +89,16 @@ class ForcedMoveFacts:
 
 
 @dataclass(frozen=True)
+class CompetitionFacts:
+    """One party of the deal's competitor scoring table (竞争对手分析表): its 1–5 per
+    criterion of models/competition.toml, unscored criteria left out."""
+
+    competitor_id: int | None  # None: us
+    name: str
+    scores: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DealFacts:
     id: int
     playbook: str
@@ -105,6 +115,7 @@ class DealFacts:
     forced_moves: tuple[ForcedMoveFacts, ...] = ()
     role_changes: tuple[RoleChangeFacts, ...] = ()
     intel: tuple[IntelFacts, ...] = ()
+    competition: tuple[CompetitionFacts, ...] = ()  # us (competitor_id None) and the rivals
     extra: dict = field(default_factory=dict)  # room for later rules' inputs
 
     @property

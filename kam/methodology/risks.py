@@ -47,6 +47,7 @@ class RiskContext:
     now: dt.datetime
     buyer_seller_work: Mapping[str, Any] = field(default_factory=dict)
     buying_centre: Any = None  # buying_centre.BuyingCentreModel: key roles, sources to verify
+    competition: Any = None  # competition.CompetitionModel: the scoring table's weights
 
 
 class RuleParams(BaseModel):
@@ -339,5 +340,5 @@ def _stalled(facts: DealFacts, ctx: RiskContext, params: StalledParams, conf) ->
     ]
 
 
-# The buying-centre rules register themselves on import.
-from kam.methodology import centre_risks  # noqa: E402, F401
+# The buying-centre and competition rules register themselves on import.
+from kam.methodology import centre_risks, competition_risks  # noqa: E402, F401
