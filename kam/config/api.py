@@ -6,12 +6,18 @@ from ninja import NinjaAPI
 from ninja.renderers import JSONRenderer
 
 from kam.accounts.api import router as accounts_router
+from kam.accounts.api_grading import router as account_grading_router
+from kam.accounts.api_profile import router as account_profile_router
+from kam.competition.account_api import router as account_competition_router
+from kam.competition.api import opportunity_router as competition_router
+from kam.competition.api import router as competitors_router
 from kam.contacts.api import router as contacts_router
 from kam.core.api_support import BearerAuth, SessionAuth, install_error_handlers
 from kam.intel.api import router as intel_router
 from kam.opportunities.api import router as opportunities_router
 from kam.opportunities.api_process import router as process_router
 from kam.opportunities.api_risks import router as risks_router
+from kam.segments.api import router as segments_router
 from kam.stakeholders.api import router as stakeholders_router
 
 
@@ -33,7 +39,14 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 install_error_handlers(api)
+# The value pyramid and grades: /accounts/grading, /accounts/{id}/grade, …/revenue.
+# Before the accounts router, so "grading" is never read as an account id.
+api.add_router("/accounts", account_grading_router)
 api.add_router("/accounts", accounts_router)
+# The type questionnaire, needs radar and satisfaction: /accounts/{id}/needs ….
+api.add_router("/accounts", account_profile_router)
+# An account's competition map, SWOT and posture: /accounts/{id}/competition, /swot ….
+api.add_router("/accounts", account_competition_router)
 api.add_router("/contacts", contacts_router)
 api.add_router("/opportunities", opportunities_router)
 api.add_router("/opportunities", process_router)
@@ -43,3 +56,8 @@ api.add_router("/risks", risks_router)
 api.add_router("/opportunities", stakeholders_router)
 # What we learned about a deal and from whom: /opportunities/{id}/intel.
 api.add_router("/opportunities", intel_router)
+# Market segments (市场细分): definitions over the segmentation variables, their scores.
+api.add_router("/segments", segments_router)
+# Rivals as records, and a deal's competitor scoring table: /opportunities/{id}/competition.
+api.add_router("/competitors", competitors_router)
+api.add_router("/opportunities", competition_router)

@@ -41,6 +41,7 @@ def risk_context(playbook_key: str) -> risks.RiskContext:
         now=clock.now(),
         buyer_seller_work=m.buyer_seller_work,
         buying_centre=m.buying_centre,
+        competition=m.competition,
     )
 
 

@@ -1,9 +1,9 @@
 """Reading what the rule modules need about deals, as plain `DealFacts`.
 
-Seven queries whatever the number of deals (evaluations, stakeholders with their
+Eight queries whatever the number of deals (evaluations, stakeholders with their
 contacts, criteria, milestones, forced moves, recent buying-centre changes,
-intelligence items with their source counts), so one deal's page and a whole
-pipeline's alert scan cost the same number of round trips."""
+intelligence items with their source counts, the competition tables), so one
+deal's page and a whole pipeline's alert scan cost the same number of round trips."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from kam.core.models import Event
 from kam.methodology import registry
 from kam.methodology.facts import (
     SUPPORTIVE,
+    CompetitionFacts,
     CriterionFacts,
     DealFacts,
     EvaluationFacts,
@@ -97,6 +98,7 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
         intel[item.opportunity_id].append(
             IntelFacts(id=item.pk, text=item.text, critical=item.critical, sources=item.n_sources)
         )
+    competition = _competition(ids)
     return {
         o.pk: DealFacts(
             id=o.pk,
@@ -114,8 +116,32 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
             forced_moves=tuple(forced[o.pk]),
             role_changes=tuple(changes[o.pk]),
             intel=tuple(intel[o.pk]),
+            competition=competition.get(o.pk, ()),
         )
         for o in opps
+    }
+
+
+def _competition(ids: list[int]) -> dict[int, tuple[CompetitionFacts, ...]]:
+    """Each deal's competitor scoring table, us first then the rivals by name (one
+    query)."""
+    from kam.competition.models import CompetitionScore
+
+    rows = (
+        CompetitionScore.objects.filter(opportunity_id__in=ids)
+        .order_by("opportunity_id", "competitor__name", "competitor_id", "criterion")
+        .values_list("opportunity_id", "competitor_id", "competitor__name", "criterion", "score")
+    )
+    tables: dict[int, dict[int | None, tuple[str, dict[str, int]]]] = defaultdict(dict)
+    for opp_id, competitor_id, name, criterion, score in rows:
+        party = tables[opp_id].setdefault(competitor_id, (name or "", {}))
+        party[1][criterion] = score
+    return {
+        opp_id: tuple(
+            CompetitionFacts(competitor_id=pk, name=name, scores=scores)
+            for pk, (name, scores) in sorted(parties.items(), key=lambda p: p[0] is not None)
+        )
+        for opp_id, parties in tables.items()
     }
 
 

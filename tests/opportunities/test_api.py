@@ -180,12 +180,12 @@ def test_list_query_count_does_not_grow_with_page_size(world, api_as, account,
     for i in range(30):
         client.post("opportunities", {"account_id": account, "name": f"D{i}", "amount": 1,
                                       "expected_close": "2027-01-01"})
-    # when / then: auth (token + user) + count + page + the seven fact queries behind the
+    # when / then: auth (token + user) + count + page + the eight fact queries behind the
     # win probability (evaluations, stakeholders, criteria, milestones, forced moves,
-    # buying-centre changes, intelligence), whatever the page size
-    with django_assert_max_num_queries(11):
+    # buying-centre changes, intelligence, competition tables), whatever the page size
+    with django_assert_max_num_queries(12):
         small = client.get("opportunities", page_size=2)
-    with django_assert_max_num_queries(11):
+    with django_assert_max_num_queries(12):
         big = client.get("opportunities", page_size=30)
     assert len(small.json()["items"]) == 2
     assert len(big.json()["items"]) == 30

@@ -990,9 +990,9 @@ def test_unknown_deal_is_404(world, api_as, method, endpoint, body, status, oppo
 @pytest.mark.parametrize("endpoint", ["gates", "risks", "win-probability"])
 def test_reads_cost_the_same_whatever_the_evidence(rep, account, deal, endpoint,
                                                    django_assert_max_num_queries):
-    # given: the token lookup, the deal and the seven fact queries (kam/opportunities/facts.py)
+    # given: the token lookup, the deal and the eight fact queries (kam/opportunities/facts.py)
     path = f"opportunities/{deal}/{endpoint}"
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         assert rep.get(path).status_code == 200
     # when the deal gathers evidence
     for i in range(12):
@@ -1004,7 +1004,7 @@ def test_reads_cost_the_same_whatever_the_evidence(rep, account, deal, endpoint,
                 is_coach=i == 0)
     _ok(rep.put(f"opportunities/{deal}/evaluation", {"scores": GOOD}))
     # then
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):
         assert rep.get(path).status_code == 200
 
 

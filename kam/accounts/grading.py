@@ -1,0 +1,443 @@
+"""Reading what the value pyramid and the multi-indicator grade (SPEC §6) are computed
+from, for the whole book at once, aggregated in the database (GROUP BY): a fixed
+number of queries whatever the number of accounts. The arithmetic is the pure
+kam/methodology/grading.py.
+
+**Revenue** of an account over a period [start, end] (both days included) = Σ amount
+of its won opportunities whose `closed_at`, in the installation's time zone, falls on
+a day of the period + Σ RevenueRecord.amount dated in the period. All time: the same
+without the dates (a won deal without `closed_at` counts only there).
+
+**Profit** = Σ won amount × margin % of the deal's latest `contract_signed` milestone
+that states a margin + Σ RevenueRecord.profit. A deal without such a margin, or a
+record without a profit, adds no profit; `unprofited` says how much revenue that was.
+For the grade, an account whose revenue carries no profit figure at all has its
+cumulative profit *missing*; an account without revenue has 0 (zero is data).
+
+**Period**: `start` and `end` (end ≥ start), or `months` (1–120): the trailing months
+ending today (`kam.core.clock.today()`): months=12 on 2026-03-15 is 2025-03-16 …
+2026-03-15. Neither: the model's `period_months` (12).
+
+**Scope**: tiers and ranks are computed over the WHOLE book, so an account's tier does
+not depend on who looks; the lists, counts, totals and the Pareto ratio cover only
+the accounts the user may see (`accounts_for_user`). The `relative` indicators of the
+grade divide by the whole book's maximum, for the same reason.
+
+Queries: `grading_report` 3 (deals, records, accounts with a visibility flag);
+`grades_for_user` 4 (all-time deals and records, accounts, needs); `account_grade` 6.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from kam.accounts.models import Account, AccountNeed, RevenueRecord
+from kam.accounts.selectors import accounts_for_user
+from kam.core import clock, validation
+from kam.core.errors import ValidationFailed
+from kam.methodology import grading as rules
+from kam.methodology import registry
+from kam.opportunities.models import Milestone, Opportunity, Status
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+MONTHS_MAX = 120
+MARGIN_MILESTONE = "contract_signed"
+ACCOUNT_FIELDS = (
+    "id",
+    "name",
+    "industry",
+    "size",
+    "nature",
+    "collection_cycle_days",
+    "receivables",
+    "value_positioning",
+)
+
+
+def model() -> rules.GradingModel:
+    return registry.current().grading
+
+
+# --- the period -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date
+    end: dt.date
+    months: int | None = None  # set when it is a trailing period
+
+    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
+        """[local midnight of start, local midnight after end): index-friendly."""
+        tz = timezone.get_current_timezone()
+        lo = dt.datetime.combine(self.start, dt.time.min)
+        hi = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min)
+        return timezone.make_aware(lo, tz), timezone.make_aware(hi, tz)
+
+
+def months_back(day: dt.date, months: int) -> dt.date:
+    """The same day `months` earlier, or the month's last day when it has no such day."""
+    index = day.year * 12 + day.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def trailing_period(months: int | None = None, *, today: dt.date | None = None) -> Period:
+    months = months or model().period_months
+    end = today or clock.today()
+    return Period(start=months_back(end, months) + dt.timedelta(days=1), end=end, months=months)
+
+
+def period_from(*, start: Any = None, end: Any = None, months: Any = None) -> Period:
+    """The period a request asks for; bad input is a ValidationFailed naming the field."""
+    if months is not None and (start is not None or end is not None):
+        raise ValidationFailed(_("Give either months or start and end, not both."), field="months")
+    if months is not None:
+        number = validation.whole_number(months, field="months", minimum=1, maximum=MONTHS_MAX)
+        return trailing_period(number)
+    if start is None and end is None:
+        return trailing_period()
+    if start is None:
+        raise ValidationFailed(_("Give the start of the period too."), field="start")
+    if end is None:
+        raise ValidationFailed(_("Give the end of the period too."), field="end")
+    first = validation.date(start, field="start", required=True)
+    last = validation.date(end, field="end", required=True)
+    if last < first:
+        raise ValidationFailed(_("The end of the period is before its start."), field="end")
+    return Period(start=first, end=last)
+
+
+# --- revenue and profit per account ---------------------------------------------------------
+
+
+@dataclass
+class Totals:
+    revenue: Decimal = ZERO
+    profit: Decimal = ZERO  # of the revenue that has a profit figure
+    unprofited: Decimal = ZERO  # revenue without a profit figure
+    deals: int = 0  # won deals
+    records: int = 0  # revenue records
+    with_profit: int = 0  # deals and records with a profit figure
+
+    @property
+    def transactions(self) -> int:
+        return self.deals + self.records
+
+    def add(self, other: Totals) -> Totals:
+        return Totals(
+            revenue=self.revenue + other.revenue,
+            profit=self.profit + other.profit,
+            unprofited=self.unprofited + other.unprofited,
+            deals=self.deals + other.deals,
+            records=self.records + other.records,
+            with_profit=self.with_profit + other.with_profit,
+        )
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(CENT)
+
+
+def revenue_totals(period: Period | None, *, account_id: int | None = None) -> dict[int, Totals]:
+    """Per account id (only those with revenue): two GROUP BY queries."""
+    margin = Subquery(
+        Milestone.objects.filter(
+            opportunity=OuterRef("pk"), kind=MARGIN_MILESTONE, margin__isnull=False
+        )
+        .order_by("-date", "-id")
+        .values("margin")[:1]
+    )
+    deals = Opportunity.objects.filter(status=Status.WON)
+    records = RevenueRecord.objects.all()
+    if period is not None:
+        lo, hi = period.bounds()
+        deals = deals.filter(closed_at__gte=lo, closed_at__lt=hi)
+        records = records.filter(date__gte=period.start, date__lte=period.end)
+    if account_id is not None:
+        deals = deals.filter(account_id=account_id)
+        records = records.filter(account_id=account_id)
+    profit = ExpressionWrapper(
+        F("amount") * F("margin_pct") / Value(Decimal(100)),
+        output_field=DecimalField(max_digits=24, decimal_places=4),
+    )
+    out: dict[int, Totals] = {}
+    for row in (
+        deals.annotate(margin_pct=margin)
+        .values("account_id")
+        .annotate(
+            sum_amount=Sum("amount"),
+            sum_profit=Sum(profit),
+            sum_unprofited=Sum("amount", filter=Q(margin_pct__isnull=True)),
+            n=Count("id"),
+            known=Count("id", filter=Q(margin_pct__isnull=False)),
+        )
+        .order_by()
+    ):
+        out[row["account_id"]] = Totals(
+            revenue=_money(row["sum_amount"]),
+            profit=_money(row["sum_profit"]),
+            unprofited=_money(row["sum_unprofited"]),
+            deals=row["n"],
+            with_profit=row["known"],
+        )
+    for row in (
+        records.values("account_id")
+        .annotate(
+            sum_amount=Sum("amount"),
+            sum_profit=Sum("profit"),
+            sum_unprofited=Sum("amount", filter=Q(profit__isnull=True)),
+            n=Count("id"),
+            known=Count("id", filter=Q(profit__isnull=False)),
+        )
+        .order_by()
+    ):
+        mine = Totals(
+            revenue=_money(row["sum_amount"]),
+            profit=_money(row["sum_profit"]),
+            unprofited=_money(row["sum_unprofited"]),
+            records=row["n"],
+            with_profit=row["known"],
+        )
+        out[row["account_id"]] = out.get(row["account_id"], Totals()).add(mine)
+    return out
+
+
+def _book(user) -> list[dict[str, Any]]:
+    """Every account of the book (the fields the grade reads), each flagged `visible`
+    when the user may see it: one query."""
+    visible = accounts_for_user(user).values("pk")
+    return list(
+        Account.objects.annotate(
+            visible=Case(
+                When(pk__in=visible, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            )
+        )
+        .order_by("name", "id")
+        .values(*ACCOUNT_FIELDS, "visible")
+    )
+
+
+# --- the value pyramid ----------------------------------------------------------------
+
+
+@dataclass
+class AccountRow:
+    id: int
+    name: str
+    revenue: Decimal
+    profit: Decimal
+    unprofited: Decimal
+    rank: int
+    tier: str
+    grade: rules.GradeResult | None = None
+
+
+@dataclass
+class TierRow:
+    key: str
+    name: Any  # Text
+    count: int
+    revenue: Decimal
+    share_of_revenue: float | None  # percent of the visible revenue
+
+
+@dataclass
+class GradingReport:
+    period: Period
+    rows: list[AccountRow]  # visible accounts, highest revenue first
+    tiers: list[TierRow]
+    pareto: rules.Pareto
+    visible: int
+    book: int
+    revenue: Decimal  # of the visible accounts
+    profit: Decimal
+    unprofited: Decimal
+    book_rows: list[dict[str, Any]] = field(default_factory=list, repr=False)
+
+
+def _share(part: Decimal, total: Decimal) -> float | None:
+    return rules.round1(part * 100 / total) if total else None
+
+
+def grading_report(user, period: Period) -> GradingReport:
+    """The pyramid over the whole book, reported for the visible accounts: 3 queries."""
+    m = model()
+    totals = revenue_totals(period)
+    book = _book(user)
+    revenues = {a["id"]: totals.get(a["id"], Totals()).revenue for a in book}
+    places = rules.pyramid(m, revenues)
+    rows = []
+    for a in book:
+        if not a["visible"]:
+            continue
+        t = totals.get(a["id"], Totals())
+        place = places[a["id"]]
+        rows.append(
+            AccountRow(
+                id=a["id"],
+                name=a["name"],
+                revenue=t.revenue,
+                profit=t.profit,
+                unprofited=t.unprofited,
+                rank=place.rank,
+                tier=place.tier,
+            )
+        )
+    rows.sort(key=lambda r: (-r.revenue, r.name, r.id))
+    revenue = sum((r.revenue for r in rows), ZERO)
+    tiers = []
+    for tier in m.tiers:
+        mine = [r for r in rows if r.tier == tier.key]
+        tier_revenue = sum((r.revenue for r in mine), ZERO)
+        tiers.append(
+            TierRow(
+                key=tier.key,
+                name=tier.name,
+                count=len(mine),
+                revenue=tier_revenue,
+                share_of_revenue=_share(tier_revenue, revenue),
+            )
+        )
+    return GradingReport(
+        period=period,
+        rows=rows,
+        tiers=tiers,
+        pareto=rules.pareto([r.revenue for r in rows], m.pareto_top_share),
+        visible=len(rows),
+        book=len(book),
+        revenue=revenue,
+        profit=sum((r.profit for r in rows), ZERO),
+        unprofited=sum((r.unprofited for r in rows), ZERO),
+        book_rows=book,
+    )
+
+
+# --- the multi-indicator grade ----------------------------------------------------------------
+
+
+def needs_match(weighted_fit: Any, importance: Any) -> Decimal | None:
+    """Σ importance × fit / (5 × Σ importance) × 100, or None without needs."""
+    if not importance:
+        return None
+    return (Decimal(weighted_fit) * 100 / (5 * Decimal(importance))).quantize(Decimal("0.1"))
+
+
+def _needs(account_id: int | None = None) -> dict[int, Decimal | None]:
+    qs = AccountNeed.objects.all()
+    if account_id is not None:
+        qs = qs.filter(account_id=account_id)
+    rows = (
+        qs.values("account_id")
+        .annotate(fit=Sum(F("importance") * F("our_fit")), weight=Sum("importance"))
+        .order_by()
+    )
+    return {r["account_id"]: needs_match(r["fit"], r["weight"]) for r in rows}
+
+
+def grade_values(account: dict[str, Any], totals: Totals, needs: Decimal | None) -> dict:
+    """The inputs of the grade for one account (None = missing)."""
+    # revenue, but nothing says what it earned: missing (no revenue at all: 0)
+    profit = None if totals.transactions and not totals.with_profit else totals.profit
+    average = (totals.revenue / totals.transactions).quantize(CENT) if totals.transactions else ZERO
+    return {
+        "revenue_total": totals.revenue,
+        "profit_total": profit,
+        "average_deal": average,
+        "collection_cycle": account.get("collection_cycle_days"),
+        "receivables": account.get("receivables"),
+        "value_positioning": account.get("value_positioning"),
+        "purchase_criteria": needs,
+        "industry": account.get("industry") or None,
+        "size": account.get("size") or None,
+        "nature": account.get("nature") or None,
+    }
+
+
+def _maxima(m: rules.GradingModel, book: list[dict], all_time: dict[int, Totals]) -> dict:
+    values = [grade_values(a, all_time.get(a["id"], Totals()), None) for a in book]
+    return rules.book_maxima(m, values)
+
+
+def grades_for_book(book: list[dict[str, Any]], *, visible_only: bool = True) -> dict:
+    """The grade of each (visible) account of `book` (from `_book`): 3 more queries —
+    the all-time deals and records, and the needs."""
+    m = model()
+    all_time = revenue_totals(None)
+    needs = _needs()
+    maxima = _maxima(m, book, all_time)
+    return {
+        a["id"]: rules.grade(
+            m, grade_values(a, all_time.get(a["id"], Totals()), needs.get(a["id"])), maxima
+        )
+        for a in book
+        if a["visible"] or not visible_only
+    }
+
+
+def grades_for_user(user) -> dict[int, rules.GradeResult]:
+    """Every visible account's grade, by account id: 4 queries."""
+    return grades_for_book(_book(user))
+
+
+@dataclass
+class AccountGrade:
+    grade: rules.GradeResult
+    period: Period
+    period_totals: Totals
+    rank: int
+    pyramid_tier: str
+    book: int
+
+
+def account_grade(account: Account, period: Period) -> AccountGrade:
+    """One account's grade and pyramid place (the account is already checked visible
+    by the caller): 6 queries, whatever the size of the book."""
+    m = model()
+    book = [
+        {**a, "visible": a["id"] == account.pk}
+        for a in Account.objects.order_by().values(*ACCOUNT_FIELDS)
+    ]
+    all_time = revenue_totals(None)
+    mine = next(a for a in book if a["id"] == account.pk)
+    needs = _needs(account.pk).get(account.pk)
+    result = rules.grade(
+        m,
+        grade_values(mine, all_time.get(account.pk, Totals()), needs),
+        _maxima(m, book, all_time),
+    )
+    in_period = revenue_totals(period)
+    places = rules.pyramid(m, {a["id"]: in_period.get(a["id"], Totals()).revenue for a in book})
+    return AccountGrade(
+        grade=result,
+        period=period,
+        period_totals=in_period.get(account.pk, Totals()),
+        rank=places[account.pk].rank,
+        pyramid_tier=places[account.pk].tier,
+        book=len(book),
+    )
