@@ -87,6 +87,7 @@ ACCOUNT_FIELDS = (
     "industry",
     "region",
     "account_type",
+    "value_positioning",
     "nature",
     "size",
     "annual_revenue",
@@ -119,6 +120,17 @@ class AccountForm(ServiceForm):
         owner.queryset = owner_queryset(actor, instance.owner_id if instance else None)
         owner.empty_label = None
         owner.required = True
+        self.fields["value_positioning"] = forms.TypedChoiceField(
+            label=_("Value positioning fit"),
+            required=False,
+            coerce=int,
+            empty_value=None,
+            choices=[("", "—"), *((n, str(n)) for n in range(1, 6))],
+            help_text=_(
+                "How well what we offer matches the value this customer seeks (价值定位): "
+                "1 poorly … 5 exactly. One input of the multi-indicator grade."
+            ),
+        )
 
     def save(self) -> Account | None:
         data: dict[str, Any] = dict(self.cleaned_data)

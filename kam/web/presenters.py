@@ -94,6 +94,7 @@ ACTION_LABELS = {
     "confirmed": _("Confirmed by another person"),
     "verified": _("Verified (confirmed by enough people)"),
     "source_removed": _("Source taken back"),
+    "competition_scored": _("Competition table scored"),
 }
 
 ENTITY_LABELS = {
@@ -341,7 +342,11 @@ def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
         changes: list[Change] = []
         details: list[tuple[str, str]] = []
         first_evaluation = event.action == "evaluated" and not event.before
-        if first_evaluation or (
+        if event.action == "competition_scored":
+            from kam.competition.scoring import history_lines
+
+            changes.extend(Change(*line) for line in history_lines(event.before, event.after))
+        elif first_evaluation or (
             event.action in ("created", "recorded", "deleted") and entity != "opportunity"
         ):
             payload = event.after if event.action != "deleted" else event.before

@@ -1,15 +1,20 @@
 from django.urls import path
 
 from kam.web.views import (
+    account_competition,
+    account_profile,
     accounts,
     alerts,
     board,
+    competition,
     contacts,
+    grading,
     health,
     home,
     intel,
     opportunities,
     process,
+    segments,
 )
 
 OPP = "opportunities/<int:opportunity_id>/"
@@ -19,8 +24,65 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", accounts.account_list_view, name="account-list"),
     path("accounts/new/", accounts.account_create_view, name="account-create"),
+    # account grading (SPEC §6): the value pyramid, Pareto and grades; revenue records
+    path("accounts/grading/", grading.grading_dashboard_view, name="account-grading"),
+    path(
+        "accounts/<int:account_id>/revenue/", grading.revenue_add_view, name="account-revenue-add"
+    ),
+    path(
+        "accounts/<int:account_id>/revenue/<int:record_id>/delete/",
+        grading.revenue_delete_view,
+        name="account-revenue-delete",
+    ),
     path("accounts/<int:account_id>/", accounts.account_detail, name="account-detail"),
     path("accounts/<int:account_id>/edit/", accounts.account_edit_view, name="account-edit"),
+    # the account's competition card: map, SWOT, posture (POST only; each calls one service)
+    path(
+        "accounts/<int:account_id>/competition/map/",
+        account_competition.competition_map_view,
+        name="account-competition-map",
+    ),
+    path(
+        "accounts/<int:account_id>/competition/swot/",
+        account_competition.swot_add_view,
+        name="account-swot-add",
+    ),
+    path(
+        "accounts/<int:account_id>/competition/swot/<int:item_id>/delete/",
+        account_competition.swot_delete_view,
+        name="account-swot-delete",
+    ),
+    path(
+        "accounts/<int:account_id>/competition/position/",
+        account_competition.position_view,
+        name="account-position",
+    ),
+    # account type questionnaire, needs radar, satisfaction (SPEC §6)
+    path("accounts/<int:account_id>/type/", account_profile.account_type_view, name="account-type"),
+    path(
+        "accounts/<int:account_id>/needs/", account_profile.account_needs_view, name="account-needs"
+    ),
+    path(
+        "accounts/<int:account_id>/satisfaction/",
+        account_profile.satisfaction_add_view,
+        name="account-satisfaction-add",
+    ),
+    path(
+        "accounts/<int:account_id>/satisfaction/<int:record_id>/delete/",
+        account_profile.satisfaction_delete_view,
+        name="account-satisfaction-delete",
+    ),
+    # market segmentation (市场细分): the segments, and an account's segmentation profile
+    path(
+        "accounts/<int:account_id>/segmentation/",
+        segments.account_segmentation_view,
+        name="account-segmentation",
+    ),
+    path("segments/", segments.segment_list_view, name="segment-list"),
+    path("segments/new/", segments.segment_create_view, name="segment-create"),
+    path("segments/<int:segment_id>/", segments.segment_detail_view, name="segment-detail"),
+    path("segments/<int:segment_id>/edit/", segments.segment_edit_view, name="segment-edit"),
+    path("segments/<int:segment_id>/delete/", segments.segment_delete_view, name="segment-delete"),
     path(
         "accounts/<int:account_id>/contacts/new/",
         contacts.contact_create_view,
@@ -71,5 +133,7 @@ urlpatterns = [
         intel.intel_source_remove_view,
         name="intel-source-remove",
     ),
+    # the competitor scoring table (竞争对手分析表): save, add a rival, remove one
+    path(f"{OPP}competition/", competition.competition_save_view, name="opportunity-competition"),
     path(f"{OPP}board-advance/", board.board_advance_view, name="board-advance"),
 ]

@@ -99,6 +99,9 @@ def evidence_link(kind: str, pk: int, facts: DealFacts) -> EvidenceLink:
         found = next((i for i in getattr(facts, "intel", ()) if i.id == pk), None)
         label = Truncator(found.text).chars(60) if found else _("Intelligence item")
         href = "#intel"
+    elif kind == "competitor":
+        rival = next((c for c in getattr(facts, "competition", ()) if c.competitor_id == pk), None)
+        label, href = (rival.name if rival else _("Competitor")), "#competition"
     return EvidenceLink(kind, pk, label or f"{kind} #{pk}", href)
 
 
