@@ -20,18 +20,23 @@ from typing import IO
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from kam.accounts import needs, revenue
 from kam.accounts import services as account_services
 from kam.accounts.models import Account
+from kam.competition import accounts as competition
+from kam.competition import scoring
+from kam.competition.competitors import competitor_get_or_create
 from kam.contacts import services as contact_services
 from kam.contacts.models import Contact
 from kam.core import audit, clock
 from kam.core.models import Event
-from kam.demo import cases, steps, synthetic
+from kam.demo import cases, market, steps, synthetic
 from kam.demo.timeline import Timeline
 from kam.methodology import registry
 from kam.opportunities import process
 from kam.opportunities import services as opportunity_services
 from kam.opportunities.models import Opportunity
+from kam.segments.services import segment_create
 from kam.stakeholders import services as stakeholder_services
 from kam.users import services as user_services
 from kam.users.models import User
@@ -201,8 +206,95 @@ def _write_account(item: synthetic.AccountPlan, users: dict[str, User], t: Timel
                 contact_services.contact_update(
                     actor=owner, contact=person, status="left", left_at=t.date(-c.left_days_ago)
                 )
-    for d in item.opportunities:
-        replay(d, account=account, people=people, users=users, t=t)
+    deals = [
+        replay(d, account=account, people=people, users=users, t=t) for d in item.opportunities
+    ]
+    _write_market(item, account, deals, owner, t)
+
+
+def _write_market(
+    item: synthetic.AccountPlan,
+    account: Account,
+    deals: list[Opportunity],
+    owner: User,
+    t: Timeline,
+) -> None:
+    """The account's market side (kam.demo.market): ERP revenue imported a month ago,
+    the profile, needs and satisfaction, the competition map, and the scoring tables
+    of its deals that got past entry."""
+    plan = market.plan_account(
+        item.name,
+        size=item.size,
+        nature=item.nature,
+        account_type=item.account_type,
+        created_days_ago=item.created_days_ago,
+        products=tuple(d.name for d in item.opportunities),
+    )
+    with clock.freeze(t.at(30, 16 * 60)):
+        for i, (days_ago, amount, profit) in enumerate(plan.revenue):
+            revenue.revenue_record_add(
+                actor=owner,
+                account=account,
+                date=t.date(-days_ago),
+                amount=amount,
+                profit=profit,
+                source="ERP",
+                external_key=f"ERP-{account.pk}-{i + 1}",
+            )
+        account_services.account_update(
+            actor=owner,
+            account=account,
+            value_positioning=plan.value_positioning,
+            attributes=plan.attributes,
+        )
+        if plan.needs:
+            needs.needs_set(
+                actor=owner,
+                account=account,
+                needs=[{"dimension": d, "importance": i, "our_fit": f} for d, i, f in plan.needs],
+            )
+        if plan.competition_map:
+            year = t.today.year
+            competition.competition_map_set(
+                actor=owner,
+                account=account,
+                entries=[
+                    {
+                        **({"us": True} if e.rival is None else {"competitor_name": e.rival}),
+                        "share": e.share,
+                        "relationship": e.relationship,
+                        "satisfaction": e.satisfaction,
+                        "incumbent": e.incumbent,
+                        "since": year - e.since,
+                        "history": e.history.replace("{year}", str(year - e.since)),
+                    }
+                    for e in plan.competition_map
+                ],
+            )
+            competition.position_set(
+                actor=owner,
+                account=account,
+                posture=plan.posture,
+                **{f"barrier_{b}": True for b in plan.barriers},
+            )
+    for days_ago, score in plan.satisfaction:
+        with clock.freeze(t.at(days_ago, 11 * 60)):
+            needs.satisfaction_record_add(
+                actor=owner, account=account, score=score, date=t.date(-days_ago)
+            )
+    for d, opp in zip(item.opportunities, deals, strict=True):
+        book = registry.playbook(opp.playbook)
+        if book.stage_keys.index(opp.stage) < 2:
+            continue
+        table = market.plan_table(d.name, d.amount, plan.rivals)
+        if table is None:
+            continue
+        with clock.freeze(t.at(max(1, d.stage_days_ago // 2), 15 * 60)):
+            scores = {
+                "us" if rival is None else competitor_get_or_create(actor=owner, name=rival): row
+                for rival, row in table.items()
+            }
+            scoring.competition_set(actor=opp.owner, opportunity=opp, scores=scores)
 
 
 def replay(
@@ -353,6 +445,15 @@ def load_demo(out: IO[str] | None = None) -> DemoSummary:
             cases.tell_all(users, t)
             for item in accounts:
                 _write_account(item, users, t)
+            with clock.freeze(t.at(20, 9 * 60)):
+                for name, description, definition, scores in market.SEGMENTS:
+                    segment_create(
+                        actor=users["manager"],
+                        name=name,
+                        description=description,
+                        definition=definition,
+                        scores=scores,
+                    )
             _set_passwords(users, hashed)
         summary = DemoSummary(
             users=len(users),

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kam.accounts import needs, revenue
 from kam.accounts import services as account_services
+from kam.competition import accounts as competition
+from kam.competition import scoring
+from kam.competition.competitors import competitor_get_or_create
 from kam.core import clock
 from kam.demo.cases.common import (
     CROWN_ACCOUNT,
@@ -16,6 +20,7 @@ from kam.demo.cases.common import (
     at,
     eval_scores,
 )
+from kam.demo.market import CRITERIA
 from kam.demo.timeline import Timeline
 from kam.opportunities import process
 from kam.opportunities import services as opportunity_services
@@ -40,16 +45,15 @@ def crown(users: dict[str, Any], t: Timeline) -> CaseRecords:
             collection_cycle_days=75,
             receivables="380000",
             credit_limit="2000000",
+            value_positioning=4,
             notes=(
                 "知名服装品牌,全国门店两千余家。我司服装辅料事业部(即案例中的「皇冠公司」)"
                 f"{year - 1}年首次进入其供应商名录,拿下纽扣和拉链约8%的份额,"
                 "全年成交约一百二十万元。\n"
                 "在位供应商:常州恒泰服装辅料有限公司,供货十五年以上,份额约七成,"
                 "与客户设计部有联合开发团队。\n"
-                "SWOT —— 优势:价格有竞争力,交货快(常规款7天)。劣势:份额低,合作历史短。"
-                "机会:客户面临成本压力;客户对常州恒泰的付款条件(要求预付30%)多有抱怨。"
-                "威胁:常州恒泰与客户设计部的联合开发团队。\n"
-                f"竞争姿态:进攻(挑战者)。{FICTION}"
+                "我方的SWOT、竞争地图和竞争姿态见「竞争分析」。"
+                f"{FICTION}"
             ),
         )
         president = add_contact(
@@ -171,4 +175,95 @@ def crown(users: dict[str, Any], t: Timeline) -> CaseRecords:
     with at(t, 10, 15 * 60):
         add_stakeholder(rep, sample, developer, ["user"], "supporter", influence=3, relationship=2)
         add_stakeholder(rep, sample, design, ["technical"], "enemy", influence=4, relationship=1)
+    _market(rep, account, main, t, finance=finance)
     return CaseRecords(accounts=[account], opportunities=[main, sample])
+
+
+INCUMBENT = "常州恒泰服装辅料有限公司"
+
+
+def _market(rep, account, main, t: Timeline, *, finance) -> None:
+    """Where the challenger stands (SPEC §6): last year's first orders from the ERP,
+    the competition map and the SWOT as the case tells them, what the brand needs,
+    and the scoring table of this season's deal — where the incumbent still leads."""
+    year = t.today.year
+    with at(t, 40, 16 * 60):
+        for i, days_ago in enumerate((320, 230, 140, 50)):
+            _revenue(rep, account, t, i, days_ago)
+        competition.competition_map_set(
+            actor=rep,
+            account=account,
+            entries=[
+                {
+                    "competitor_name": INCUMBENT, "share": 70, "relationship": 4,
+                    "satisfaction": 3, "incumbent": True, "since": year - 16,
+                    "history": "供货十五年以上;与客户设计部有联合开发团队;要求预付30%货款。",
+                },
+                {
+                    "us": True, "share": 8, "relationship": 2, "satisfaction": 4,
+                    "since": year - 1, "history": "去年首次入围,供应纽扣和拉链。",
+                },
+                {
+                    "competitor_name": "宁波华美服装辅料有限公司", "share": "12.5",
+                    "relationship": 1, "satisfaction": 3, "since": year - 7,
+                    "history": "以织带和标牌为主,价格低。",
+                },
+            ],
+        )  # fmt: skip
+        competition.swot_set(
+            actor=rep,
+            account=account,
+            items={
+                "strength": ["价格有竞争力", "交货快:常规款7天,急单3天"],
+                "weakness": ["采购份额低(约8%)", "合作历史短,去年才入围"],
+                "opportunity": [
+                    "客户面临成本压力,需要降低辅料成本",
+                    "客户对常州恒泰的付款条件(预付30%)多有抱怨",
+                ],
+                "threat": ["常州恒泰与客户设计部的联合开发团队"],
+            },
+        )
+        competition.position_set(
+            actor=rep,
+            account=account,
+            posture="attack",
+            notes="挑战者:以成本和交期切入;向财务总监强调月结60天、无预付款;"
+            "争取参与设计部新款联合打样。我方尚未建立任何进入壁垒。",
+        )
+        needs.needs_set(
+            actor=rep,
+            account=account,
+            needs=[
+                {"dimension": "采购成本", "importance": 5, "our_fit": 5},
+                {"dimension": "交货期", "importance": 4, "our_fit": 5},
+                {"dimension": "付款条件", "importance": 4, "our_fit": 5},
+                {"dimension": "质量稳定性", "importance": 5, "our_fit": 4},
+                {"dimension": "联合开发(设计配合)", "importance": 4, "our_fit": 2,
+                 "note": "设计部与常州恒泰联合开发多年,我方尚未参与。"},
+                {"dimension": "款式更新速度", "importance": 3, "our_fit": 3},
+            ],
+        )  # fmt: skip
+    for days_ago, score, note in (
+        (200, 3, "首批订单交付后回访:质量合格,包装需改进。"),
+        (110, 4, "财务总监潘丽:月结60天对他们很有吸引力。"),
+        (30, 4, "采购总监许晓燕:交期表现优于在位供应商。"),
+    ):
+        with at(t, days_ago, 11 * 60):
+            needs.satisfaction_record_add(
+                actor=rep, account=account, score=score, date=t.date(-days_ago), note=note,
+                contact=finance if days_ago == 110 else None,
+            )  # fmt: skip
+    with at(t, 15, 16 * 60):
+        incumbent = competitor_get_or_create(actor=rep, name=INCUMBENT)
+        us = dict(zip(CRITERIA, (1, 3, 1, 2, 2, 4, 3, 4, 3, 4, 4, 4, 5), strict=True))
+        them = dict(zip(CRITERIA, (5, 4, 5, 5, 4, 3, 4, 3, 4, 3, 4, 3, 3), strict=True))
+        scoring.competition_set(actor=rep, opportunity=main, scores={"us": us, incumbent: them})
+
+
+def _revenue(rep, account, t: Timeline, i: int, days_ago: int) -> None:
+    """Last year's orders, imported from the ERP: about 1.2 million in four quarters."""
+    revenue.revenue_record_add(
+        actor=rep, account=account, date=t.date(-days_ago),
+        amount=(250_000, 280_000, 310_000, 360_000)[i], profit=(35_000, 40_000, 46_000, 54_000)[i],
+        source="ERP", note="纽扣、拉链", external_key=f"ERP-CROWN-{i + 1}",
+    )  # fmt: skip

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from kam.accounts import needs, revenue
 from kam.accounts import services as account_services
+from kam.competition import accounts as competition
+from kam.competition import scoring
+from kam.competition.competitors import competitor_get_or_create
 from kam.contacts import services as contact_services
 from kam.core import clock
 from kam.demo.cases.common import (
@@ -20,6 +24,7 @@ from kam.demo.cases.common import (
     at,
     eval_scores,
 )
+from kam.demo.market import CRITERIA
 from kam.demo.timeline import Timeline
 from kam.intel import services as intel_services
 from kam.opportunities import process
@@ -45,6 +50,7 @@ def liao(users: dict[str, Any], t: Timeline) -> CaseRecords:
             collection_cycle_days=90,
             receivables="4200000",
             credit_limit="10000000",
+            value_positioning=4,
             notes=(
                 "上交所主板上市的民营精密制造企业,我司(廖总的原材料公司)最大的客户,合作十余年,"
                 "主要供应特种合金棒材和铝合金型材,年采购额约三千万元。历年原材料招标由"
@@ -268,4 +274,69 @@ def liao(users: dict[str, Any], t: Timeline) -> CaseRecords:
                 "在设计部内部发展新的教练。只报最低价是不够的。"
             ),
         )
+    _market(rep, account, opp, t)
     return CaseRecords(accounts=[account], opportunities=[opp])
+
+
+def _market(rep, account, opp, t: Timeline) -> None:
+    """The incumbent's side of 廖总's customer: ten years of supply (two in the ERP),
+    most of the share, and on paper still ahead of the rival the design department
+    knows — which is why the red flags of the buying centre matter more here."""
+    year = t.today.year
+    with at(t, 100, 16 * 60):
+        for i in range(8):
+            revenue.revenue_record_add(
+                actor=rep, account=account, date=t.date(-(110 + 91 * i)),
+                amount=(7_400_000, 8_100_000, 6_900_000, 7_800_000)[i % 4],
+                profit=(1_180_000, 1_290_000, 1_050_000, 1_230_000)[i % 4],
+                source="ERP", note="特种合金棒材、铝合金型材", external_key=f"ERP-LIAO-{i + 1}",
+            )  # fmt: skip
+        competition.competition_map_set(
+            actor=rep,
+            account=account,
+            entries=[
+                {
+                    "us": True, "share": 60, "relationship": 4, "satisfaction": 4,
+                    "incumbent": True, "since": year - 11,
+                    "history": "合作十余年,历年原材料招标由刘建华副总裁主持,我方中标率高。",
+                },
+                {
+                    "competitor_name": RIVAL, "share": 25, "relationship": 2, "satisfaction": 4,
+                    "since": year - 4, "history": "设计部选型时常推荐其材料;价格略高于我方。",
+                },
+            ],
+        )  # fmt: skip
+        competition.position_set(
+            actor=rep,
+            account=account,
+            posture="defend",
+            barrier_commercial=True,
+            barrier_process=True,
+            notes="在位供应商:年度框架协议,我方库存与客户生产计划对接。技术上尚无壁垒:"
+            "材料选型由设计部决定,我方从未与设计部合作。",
+        )
+        needs.needs_set(
+            actor=rep,
+            account=account,
+            needs=[
+                {"dimension": "材料性能一致性", "importance": 5, "our_fit": 4},
+                {"dimension": "交货准时", "importance": 4, "our_fit": 5},
+                {"dimension": "价格", "importance": 4, "our_fit": 5},
+                {"dimension": "设计选型配合", "importance": 4, "our_fit": 2,
+                 "note": "设计部负责材料选型,我方从未拜访。"},
+                {"dimension": "付款条件", "importance": 3, "our_fit": 4},
+            ],
+        )  # fmt: skip
+    for days_ago, score in ((300, 4), (210, 4), (120, 4), (25, 3)):
+        with at(t, days_ago, 11 * 60):
+            needs.satisfaction_record_add(
+                actor=rep, account=account, score=score, date=t.date(-days_ago)
+            )
+    with at(t, 12, 10 * 60):
+        rival = competitor_get_or_create(actor=rep, name=RIVAL)
+        us = dict(zip(CRITERIA, (5, 3, 5, 3, 2, 4, 4, 4, 3, 4, 4, 4, 5), strict=True))
+        them = dict(zip(CRITERIA, (2, 4, 2, 4, 4, 4, 4, 3, 4, 3, 4, 3, 3), strict=True))
+        scoring.competition_set(actor=rep, opportunity=opp, scores={"us": us, rival: them})
+
+
+RIVAL = "江苏宏远特种材料有限公司"
