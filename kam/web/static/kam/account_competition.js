@@ -50,6 +50,12 @@
     if (data.not_mapped > 0) {
       parts.push({ name: text.not_mapped, share: data.not_mapped, colour: colours.not_mapped, other: true });
     }
+    function textWidth(s) {
+      // CJK characters are about a font size wide, Latin ones about 0.6 of it
+      var w = 0;
+      for (var i = 0; i < s.length; i++) w += s.charCodeAt(i) > 0x2e80 ? 12 : 7;
+      return w;
+    }
     var series = parts.map(function (p) {
       var label = (p.incumbent ? "★ " : "") + p.name;
       return {
@@ -71,10 +77,13 @@
           fontWeight: p.us ? "bold" : "normal",
           overflow: "truncate",
           formatter: function (params) {
-            var width = params.value;
-            if (width < 4) return "";
-            if (width < 12) return pct(width);
-            return label + "  " + pct(width);
+            // What fits in the segment: the name and share, else the share, else nothing
+            // (a narrow supplier is still named in the legend and the table).
+            var px = (el.clientWidth || 600) * params.value / 100;
+            var full = label + "  " + pct(params.value);
+            if (textWidth(full) + 12 <= px) return full;
+            if (textWidth(pct(params.value)) + 8 <= px) return pct(params.value);
+            return "";
           },
         },
         emphasis: { focus: "series" },
