@@ -227,7 +227,6 @@ def _write_market(
         size=item.size,
         nature=item.nature,
         account_type=item.account_type,
-        created_days_ago=item.created_days_ago,
         products=tuple(d.name for d in item.opportunities),
     )
     with clock.freeze(t.at(30, 16 * 60)):

@@ -173,15 +173,15 @@ def plan_account(
     size: str,
     nature: str,
     account_type: str,
-    created_days_ago: int,
     products: tuple[str, ...],
 ) -> AccountMarket:
     rng = random.Random(f"market:{name}")  # noqa: S311 -- demo data, reproducible on purpose
     revenue: list[tuple[int, Decimal, Decimal]] = []
     # Most customers bought from us before KAM: eight quarters from the ERP, a
-    # heavy-tailed yearly volume (a Pareto law: with the cases, the top fifth brings about 80%).
-    if created_days_ago > 200 and rng.random() < 0.9:
-        yearly = min(rng.paretovariate(1.4) * 1_000_000 * SIZE_FACTOR[size], 20_000_000)
+    # heavy-tailed yearly volume (a Pareto law: with the cases, the top fifth of the
+    # accounts brings about 80% of the revenue).
+    if rng.random() < 0.85:
+        yearly = min(rng.paretovariate(1.05) * 400_000 * SIZE_FACTOR[size], 25_000_000)
         for quarter in range(8):
             amount = round(yearly / 4 * rng.uniform(0.6, 1.4), -3)
             margin = rng.uniform(0.10, 0.30)
