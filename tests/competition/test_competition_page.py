@@ -22,24 +22,13 @@ from kam.competition.models import CompetitionScore, Competitor
 from kam.competition.scoring import competition_set
 from kam.core import clock
 from kam.core.models import Event
+from kam.methodology import registry
 from kam.opportunities.services import opportunity_create
 from kam.web.views.competition import competition_context
 
-KEYS = [
-    "purchase_share",
-    "profit",
-    "cooperation_history",
-    "relationship",
-    "technical_barriers",
-    "satisfaction",
-    "brand",
-    "production_scale",
-    "technical_level",
-    "financial_strength",
-    "quality",
-    "service",
-    "price",
-]
+# The shipped criteria in their order (their list is checked in
+# tests/methodology/test_competition_model.py).
+KEYS = [c.key for c in registry.current().competition.criteria]
 
 
 @pytest.fixture

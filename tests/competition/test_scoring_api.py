@@ -12,22 +12,11 @@ from django.test.utils import CaptureQueriesContext
 from kam.competition.models import CompetitionScore
 from kam.competition.scoring import competition_set, competition_table
 from kam.core.models import Event
+from kam.methodology import registry
 
-KEYS = [
-    "purchase_share",
-    "profit",
-    "cooperation_history",
-    "relationship",
-    "technical_barriers",
-    "satisfaction",
-    "brand",
-    "production_scale",
-    "technical_level",
-    "financial_strength",
-    "quality",
-    "service",
-    "price",
-]
+# The shipped criteria in their order (their list is checked in
+# tests/methodology/test_competition_model.py).
+KEYS = [c.key for c in registry.current().competition.criteria]
 US = {
     "purchase_share": 1,
     "cooperation_history": 2,
