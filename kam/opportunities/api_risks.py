@@ -8,11 +8,12 @@ per severity and per code (see `alerts.AlertScan` for which filters each count
 ignores). Each row carries the alert exactly as `GET /opportunities/{id}/risks`
 gives it (the same `RiskOut` and serialiser) plus the deal it belongs to.
 
-Queries: the same number whatever the number of deals or alerts — nine when this
+Queries: the same number whatever the number of deals or alerts — ten when this
 was written: the token lookup, one query for the visible open deals with their
 accounts and owners, and the fixed set of fact queries of
-`opportunities.facts.deal_facts_many` (seven: evaluations, stakeholders, purchase
-criteria, milestones, forced moves, role-change events, intelligence items).
+`opportunities.facts.deal_facts_many` (eight: evaluations, stakeholders, purchase
+criteria, milestones, forced moves, role-change events, intelligence items,
+competition scores).
 `tests/opportunities/test_api_risks.py` asserts that 3 and 30 deals cost the same."""
 
 from __future__ import annotations
