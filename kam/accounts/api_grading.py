@@ -15,14 +15,11 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.conf import settings
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts import grading, revenue
 from kam.accounts.selectors import account_get_for_edit, account_get_for_user
-from kam.core.api_support import ERRORS, paginate
-from kam.core.errors import ValidationFailed
+from kam.core.api_support import ERRORS, PageQuery, paginate
 from kam.core.i18n import show
 
 router = Router(tags=["account grading"])
@@ -36,9 +33,8 @@ class PeriodQuery(Schema):
     )
 
 
-class GradingQuery(PeriodQuery):
-    page: int = 1
-    page_size: int = 50
+class GradingQuery(PeriodQuery, PageQuery):
+    pass
 
 
 class PeriodOut(Schema):
@@ -163,11 +159,6 @@ class RevenuePage(Schema):
     page_size: int
 
 
-class PageQuery(Schema):
-    page: int = 1
-    page_size: int = 50
-
-
 def _period(q: PeriodQuery) -> grading.Period:
     return grading.period_from(start=q.start, end=q.end, months=q.months)
 
@@ -180,18 +171,6 @@ def _tier_name(key: str) -> str:
     return show(grading.model().tier(key).name)
 
 
-def _page(items: list, *, page: int, page_size: int) -> tuple[list, int]:
-    if page < 1:
-        raise ValidationFailed(_("Pages start at 1."), field="page")
-    if page_size < 1 or page_size > settings.KAM_MAX_PAGE_SIZE:
-        raise ValidationFailed(
-            _("page_size must be from 1 to %(max)d.") % {"max": settings.KAM_MAX_PAGE_SIZE},
-            field="page_size",
-        )
-    offset = (page - 1) * page_size
-    return items[offset : offset + page_size], len(items)
-
-
 @router.get("/grading", response={200: GradingOut, **ERRORS})
 def account_grading(request, q: Query[GradingQuery]):
     """The value pyramid (客户价值金字塔) and the Pareto ratio over a period: tiers
@@ -199,7 +178,8 @@ def account_grading(request, q: Query[GradingQuery]):
     highest revenue first."""
     report = grading.grading_report(request.auth, _period(q))
     names = {t.key: show(t.name) for t in grading.model().tiers}
-    rows, count = _page(report.rows, page=q.page, page_size=q.page_size)
+    paged = paginate(report.rows, page=q.page, page_size=q.page_size)
+    rows, count = paged["items"], paged["count"]
     return {
         "period": _period_out(report.period),
         "tiers": [

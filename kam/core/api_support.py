@@ -184,8 +184,16 @@ def refuse_nulls(data: dict[str, Any], keys: tuple[str, ...]) -> None:
             raise ValidationFailed(_("This field cannot be empty."), field=key)
 
 
-def paginate(qs: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
-    """One COUNT and one LIMIT/OFFSET query, whatever the page size."""
+class PageQuery(Schema):
+    """`?page=&page_size=` for a paged list (checked by `paginate`)."""
+
+    page: int = 1
+    page_size: int = 50
+
+
+def paginate(qs: QuerySet | list, *, page: int, page_size: int) -> dict[str, Any]:
+    """One COUNT and one LIMIT/OFFSET query, whatever the page size; a list already
+    computed (a report's rows) is paged the same way, without a query."""
     if page < 1:
         raise ValidationFailed(_("Pages start at 1."), field="page")
     if page_size < 1 or page_size > settings.KAM_MAX_PAGE_SIZE:
@@ -193,7 +201,7 @@ def paginate(qs: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
             _("page_size must be from 1 to %(max)d.") % {"max": settings.KAM_MAX_PAGE_SIZE},
             field="page_size",
         )
-    count = qs.count()
+    count = len(qs) if isinstance(qs, list) else qs.count()
     offset = (page - 1) * page_size
     items = list(qs[offset : offset + page_size]) if offset < count else []
     return {"items": items, "count": count, "page": page, "page_size": page_size}

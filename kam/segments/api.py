@@ -13,7 +13,7 @@ import datetime as dt
 from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts.api import AccountOut
-from kam.core.api_support import ERRORS, paginate, refuse_nulls
+from kam.core.api_support import ERRORS, PageQuery, paginate, refuse_nulls
 from kam.core.i18n import language
 from kam.methodology import registry
 from kam.methodology.segmentation import SCORE_MAX, SCORE_MIN
@@ -73,11 +73,6 @@ class SegmentAccountPage(Schema):
     count: int
     page: int
     page_size: int
-
-
-class PageQuery(Schema):
-    page: int = 1
-    page_size: int = 50
 
 
 class OptionOut(Schema):
