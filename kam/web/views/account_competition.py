@@ -18,8 +18,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
-from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
@@ -37,6 +35,7 @@ from kam.web.account_competition_forms import (
     share_text,
     us_label,
 )
+from kam.web.views.account_cards import back_to_card, submit_card
 from kam.web.views.common import domain_errors
 
 DATALIST_MAX = 500  # competitor names offered while typing a supplier
@@ -260,28 +259,13 @@ def account_competition_context(request, account, forms: dict | None = None) -> 
 # --- the POST views --------------------------------------------------------------------
 
 
-def _back(account, anchor: str):
-    return redirect(f"{reverse('account-detail', args=[account.pk])}#{anchor}")
-
-
-def _submit(request, account, form, *, key: str, anchor: str, success: str):
-    """Valid and saved by its service → a message and back to the card; otherwise
-    the account page again with the errors (422)."""
-    if form.is_valid() and form.save() is not None:
-        messages.success(request, success)
-        return _back(account, anchor)
-    from kam.web.views.accounts import render_account
-
-    return render_account(request, account, forms={key: form}, status=422)
-
-
 @login_required
 @require_POST
 @domain_errors
 def competition_map_view(request, account_id: int):
     account = account_get_for_edit(request.user, account_id)
     form = CompetitionMapForm(request.POST, actor=request.user, account=account)
-    return _submit(
+    return submit_card(
         request,
         account,
         form,
@@ -297,7 +281,7 @@ def competition_map_view(request, account_id: int):
 def swot_add_view(request, account_id: int):
     account = account_get_for_edit(request.user, account_id)
     form = SwotItemForm(request.POST, actor=request.user, account=account)
-    return _submit(
+    return submit_card(
         request, account, form, key="swot", anchor="swot", success=_("Added to the SWOT.")
     )
 
@@ -310,7 +294,7 @@ def swot_delete_view(request, account_id: int, item_id: int):
     item = services.swot_item_get(account, item_id)
     services.swot_item_delete(actor=request.user, item=item)
     messages.success(request, _("Removed from the SWOT: “%(text)s”.") % {"text": item.text})
-    return _back(account, "swot")
+    return back_to_card(account, "swot")
 
 
 @login_required
@@ -319,7 +303,7 @@ def swot_delete_view(request, account_id: int, item_id: int):
 def position_view(request, account_id: int):
     account = account_get_for_edit(request.user, account_id)
     form = PositionForm(request.POST, actor=request.user, account=account)
-    return _submit(
+    return submit_card(
         request,
         account,
         form,

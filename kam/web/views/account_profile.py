@@ -15,13 +15,12 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from kam.accounts import needs as services
-from kam.accounts.models import Account, AccountNeed, SatisfactionRecord
+from kam.accounts.models import AccountNeed, SatisfactionRecord
 from kam.accounts.selectors import account_get_for_edit, account_get_for_user, accounts_editable_by
 from kam.core.errors import ValidationFailed
 from kam.core.i18n import show
@@ -34,6 +33,7 @@ from kam.web.profile_forms import (
     TypeQuestionnaireForm,
     satisfaction_label,
 )
+from kam.web.views.account_cards import back_to_card, card_errors, submit_card
 from kam.web.views.common import domain_errors
 
 
@@ -143,16 +143,6 @@ def account_profile_context(request, account, forms: dict | None = None) -> dict
     }
 
 
-def _back(account: Account, anchor: str):
-    return redirect(f"{reverse('account-detail', args=[account.pk])}#{anchor}")
-
-
-def _again(request, account: Account, key: str, form):
-    from kam.web.views.accounts import render_account  # the page imports this module
-
-    return render_account(request, account, forms={key: form}, status=422)
-
-
 @login_required
 @require_POST
 @domain_errors
@@ -161,12 +151,12 @@ def account_needs_view(request, account_id: int):
     form = NeedsForm(request.POST, actor=request.user, account=account)
     saved = form.save()
     if saved is None:
-        return _again(request, account, "needs", form)
+        return card_errors(request, account, "needs", form)
     messages.success(
         request,
         _("Needs saved: %(n)d dimensions.") % {"n": len(saved)} if saved else _("Needs cleared."),
     )
-    return _back(account, "needs")
+    return back_to_card(account, "needs")
 
 
 @login_required
@@ -175,16 +165,17 @@ def account_needs_view(request, account_id: int):
 def satisfaction_add_view(request, account_id: int):
     account = account_get_for_edit(request.user, account_id)
     form = SatisfactionForm(request.POST, actor=request.user, account=account)
-    if form.is_valid():
-        record = form.save()
-        if record is not None:
-            messages.success(
-                request,
-                _("Satisfaction %(score)s recorded for %(day)s.")
-                % {"score": satisfaction_label(record.score), "day": record.date.isoformat()},
-            )
-            return _back(account, "satisfaction")
-    return _again(request, account, "satisfaction", form)
+    return submit_card(
+        request,
+        account,
+        form,
+        key="satisfaction",
+        anchor="satisfaction",
+        success=lambda record: (
+            _("Satisfaction %(score)s recorded for %(day)s.")
+            % {"score": satisfaction_label(record.score), "day": record.date.isoformat()}
+        ),
+    )
 
 
 @login_required
@@ -195,7 +186,7 @@ def satisfaction_delete_view(request, account_id: int, record_id: int):
     record = services.satisfaction_record_get(account, record_id)
     services.satisfaction_record_delete(actor=request.user, record=record)
     messages.success(request, _("Satisfaction record deleted."))
-    return _back(account, "satisfaction")
+    return back_to_card(account, "satisfaction")
 
 
 # --- the questionnaire page ------------------------------------------------------------
@@ -273,7 +264,7 @@ def account_type_view(request, account_id: int):
                     request,
                     _("Account type set to %(type)s.") % {"type": type_view(suggestion.type).name},
                 )
-                return _back(account, "account-type")
+                return back_to_card(account, "account-type")
         return _questionnaire(request, account, form, None, status=422)
     account = account_get_for_user(request.user, account_id)
     form = TypeQuestionnaireForm(request.GET if TypeQuestionnaireForm.asked(request.GET) else None)

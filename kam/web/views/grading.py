@@ -19,8 +19,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST, require_safe
@@ -34,6 +33,7 @@ from kam.core.i18n import show
 from kam.methodology.grading import GradeResult
 from kam.web import presenters
 from kam.web.forms import DateInput, ServiceForm
+from kam.web.views.account_cards import back_to_card, submit_card
 from kam.web.views.common import domain_errors
 
 TABLE_PAGE_SIZE = 100
@@ -247,31 +247,23 @@ def account_grade_context(request, account, forms: dict | None = None) -> dict:
     return {"grade_card": card}
 
 
-def _back(account: Account):
-    return redirect(reverse("account-detail", args=[account.pk]) + "#grade")
-
-
 @login_required
 @require_POST
 @domain_errors
 def revenue_add_view(request, account_id: int):
     account = account_get_for_edit(request.user, account_id)
     form = RevenueRecordForm(request.POST, actor=request.user, account=account)
-    if form.is_valid():
-        record = form.save()
-        if record is not None:
-            messages.success(
-                request,
-                _("Revenue of %(amount)s on %(date)s recorded.")
-                % {
-                    "amount": presenters.format_money(record.amount),
-                    "date": record.date.isoformat(),
-                },
-            )
-            return _back(account)
-    from kam.web.views.accounts import render_account
-
-    return render_account(request, account, forms={"revenue": form}, status=422)
+    return submit_card(
+        request,
+        account,
+        form,
+        key="revenue",
+        anchor="grade",
+        success=lambda record: (
+            _("Revenue of %(amount)s on %(date)s recorded.")
+            % {"amount": presenters.format_money(record.amount), "date": record.date.isoformat()}
+        ),
+    )
 
 
 @login_required
@@ -282,7 +274,7 @@ def revenue_delete_view(request, account_id: int, record_id: int):
     record = revenue.revenue_record_get(account, record_id)
     revenue.revenue_record_delete(actor=request.user, record=record)
     messages.success(request, _("Revenue record deleted."))
-    return _back(account)
+    return back_to_card(account, "grade")
 
 
 # --- the dashboard ------------------------------------------------------------------------
