@@ -9,21 +9,8 @@
 (function () {
   "use strict";
 
-  function readData() {
-    var block = document.getElementById("competition-chart-data");
-    if (!block) return null;
-    try {
-      return JSON.parse(block.textContent);
-    } catch (e) {
-      return null;
-    }
-  }
 
-  function escapeHtml(text) {
-    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var escapeHtml = KAM.escapeHtml;
 
   function pct(value) {
     return (Math.round(value * 100) / 100).toString() + "%";
@@ -31,7 +18,7 @@
 
   function drawChart() {
     var el = document.getElementById("competition-chart");
-    var data = readData();
+    var data = KAM.readJson("competition-chart-data");
     if (!el || !data || typeof window.echarts === "undefined") {
       if (el) el.hidden = true;
       return;

@@ -13,21 +13,9 @@
   var US = "#1e9e62"; // our fit
   var SHORT = "#b42318";
 
-  function readJson(id) {
-    var block = document.getElementById(id);
-    if (!block) return null;
-    try {
-      return JSON.parse(block.textContent);
-    } catch (e) {
-      return null;
-    }
-  }
+  var readJson = KAM.readJson;
 
-  function escapeHtml(text) {
-    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var escapeHtml = KAM.escapeHtml;
 
   function charts() {
     return window.echarts && typeof window.echarts.init === "function";

@@ -24,21 +24,8 @@
   var MARGIN = 16; // px around the drawing
   var MAX_SPREAD = 1.4; // a small chart widens its gaps at most this much
 
-  function readData() {
-    var block = document.getElementById("buying-centre-data");
-    if (!block) return null;
-    try {
-      return JSON.parse(block.textContent);
-    } catch (e) {
-      return null;
-    }
-  }
 
-  function escapeHtml(text) {
-    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var escapeHtml = KAM.escapeHtml;
 
   // text inside ECharts rich-text markup: no braces, no line breaks
   function rich(text) {
@@ -441,7 +428,7 @@
   }
 
   function init() {
-    var data = readData();
+    var data = KAM.readJson("buying-centre-data");
     var chartEl = document.getElementById("buying-centre-chart");
     document.addEventListener("change", function (event) {
       if (event.target.matches(".stakeholder-dialog select[name='disc']")) {

@@ -13,21 +13,8 @@
 (function () {
   "use strict";
 
-  function readData() {
-    var block = document.getElementById("competition-data");
-    if (!block) return null;
-    try {
-      return JSON.parse(block.textContent);
-    } catch (e) {
-      return null;
-    }
-  }
 
-  function escapeHtml(text) {
-    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
-  }
+  var escapeHtml = KAM.escapeHtml;
 
   // The radius on axis k of the straight line between the points on axes a and b
   // (radii ra, rb; angles as multiples of the step between two axes).
@@ -89,7 +76,7 @@
 
   function draw() {
     var el = document.getElementById("competition-chart");
-    var data = readData();
+    var data = KAM.readJson("competition-data");
     if (!el || !data || !data.series || !data.series.length) {
       if (el) el.hidden = true;
       return;

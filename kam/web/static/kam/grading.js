@@ -14,15 +14,6 @@
   var FALLBACK = ["#1d4e89", "#2f80ed", "#5fb8b2", "#b8c1cc", "#98a2b3"];
   var charts = [];
 
-  function readData() {
-    var block = document.getElementById("grading-data");
-    if (!block) return null;
-    try {
-      return JSON.parse(block.textContent);
-    } catch (e) {
-      return null;
-    }
-  }
 
   function compact(value) {
     var n = Number(value) || 0;
@@ -183,7 +174,7 @@
   }
 
   function init() {
-    var data = readData();
+    var data = KAM.readJson("grading-data");
     var pyramidEl = document.getElementById("grading-pyramid");
     var paretoEl = document.getElementById("grading-pareto");
     if (!pyramidEl && !paretoEl) return;

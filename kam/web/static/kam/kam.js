@@ -3,7 +3,26 @@
      a dialog with [data-open-on-load] (a form that came back with an error) opens at once.
    - form[data-confirm] asks before submitting (delete buttons).
    - a link to a section of the page opens the folded form in it.
-   - select[data-milestone-kind] shows only the price / margin inputs its kind asks for. */
+   - select[data-milestone-kind] shows only the price / margin inputs its kind asks for.
+   And `window.KAM`, the helpers the chart scripts share (loaded after this file):
+   readJson(id) — the JSON of a json_script block, null when absent or broken;
+   escapeHtml(text) — text safe to put into tooltip HTML. */
+window.KAM = {
+  readJson: function (id) {
+    var block = document.getElementById(id);
+    if (!block) return null;
+    try {
+      return JSON.parse(block.textContent);
+    } catch (e) {
+      return null;
+    }
+  },
+  escapeHtml: function (text) {
+    return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+    });
+  },
+};
 (function () {
   "use strict";
 
