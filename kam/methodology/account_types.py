@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kam.methodology.schema import Text, _check_key
+from kam.methodology.schema import Text, _check_key, check_unique
 from kam.methodology.text import Msg, gettext_noop
 
 # The types, from the least to the most demanding relationship. They are the values
@@ -84,9 +84,7 @@ class Question(BaseModel):
     @model_validator(mode="after")
     def _unique_answers(self) -> Question:
         keys = [a.key for a in self.answers]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"answer keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "answer")
         return self
 
     def answer(self, key: str) -> Answer | None:
@@ -139,9 +137,7 @@ class AccountTypeModel(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> AccountTypeModel:
         keys = [q.key for q in self.questions]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"question keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "question")
         scored = {t for q in self.questions for a in q.answers for t in a.points}
         unreachable = [t for t in TYPE_KEYS if t not in scored]
         if unreachable:

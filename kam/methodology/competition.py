@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kam.methodology.schema import Text, _check_key
+from kam.methodology.schema import Text, _check_key, check_unique
 
 SCORE_MIN, SCORE_MAX = 1, 5
 TENTH = Fraction(1, 10)
@@ -44,9 +44,7 @@ class CompetitionModel(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> CompetitionModel:
         keys = [c.key for c in self.criteria]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"criterion keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "criterion")
         return self
 
     @property

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kam.methodology.checks import GRADES
-from kam.methodology.schema import Text, _check_key
+from kam.methodology.schema import Text, _check_key, check_unique
 
 SCORE_MIN, SCORE_MAX = 1, 5
 
@@ -56,9 +56,7 @@ class EvaluationModel(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> EvaluationModel:
         keys = [f.key for f in self.factors]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"factor keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "factor")
         for i, ko in enumerate(self.knockouts):
             if ko.factor not in keys:
                 raise ValueError(

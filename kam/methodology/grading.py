@@ -55,7 +55,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kam.methodology.schema import Text, _check_key
+from kam.methodology.schema import Text, _check_key, check_unique, repeated
 
 K = TypeVar("K")
 
@@ -74,10 +74,6 @@ TEXT_INPUTS = ("industry", "size", "nature")
 INPUTS = NUMBER_INPUTS + TEXT_INPUTS
 
 Method = Literal["relative", "log", "range", "lookup", "score5"]
-
-
-def _dupes(keys: Sequence[str]) -> list[str]:
-    return sorted({k for k in keys if keys.count(k) > 1})
 
 
 class Tier(BaseModel):
@@ -177,8 +173,7 @@ class GradingModel(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> GradingModel:
         keys = [t.key for t in self.tiers]
-        if _dupes(keys):
-            raise ValueError(f"tiers: keys must be unique; repeated: {', '.join(_dupes(keys))}")
+        check_unique(keys, "tiers:")
         rest = [i for i, t in enumerate(self.tiers) if t.rest]
         if rest != [len(self.tiers) - 1]:
             raise ValueError("tiers: exactly one tier has rest = true, and it comes last")
@@ -196,12 +191,11 @@ class GradingModel(BaseModel):
         if mins[-1] != 0:
             raise ValueError("tiers: the last tier needs min_score = 0 so every total fits")
         groups = [g.key for g in self.groups]
-        if _dupes(groups):
-            raise ValueError(f"groups: keys must be unique; repeated: {', '.join(_dupes(groups))}")
+        check_unique(groups, "groups:")
         indicators = [i.key for g in self.groups for i in g.indicators]
-        if _dupes(indicators):
+        if repeated(indicators):
             raise ValueError(
-                f"groups: each indicator appears once; repeated: {', '.join(_dupes(indicators))}"
+                f"groups: each indicator appears once; repeated: {', '.join(repeated(indicators))}"
             )
         return self
 

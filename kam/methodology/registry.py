@@ -76,9 +76,7 @@ def load_account_models(override_dir: Path | None) -> AccountModels:
         competition=parse_file(model_file("competition.toml", override_dir), CompetitionModel),
         grading=parse_file(model_file("grading.toml", override_dir), GradingModel),
         account_types=parse_file(model_file("account_types.toml", override_dir), AccountTypeModel),
-        segmentation=parse_file(
-            model_file("segmentation.toml", override_dir), SegmentationModel
-        ),
+        segmentation=parse_file(model_file("segmentation.toml", override_dir), SegmentationModel),
     )
 
 

@@ -4,6 +4,7 @@ the buyer process must contain, with the checks that keep them coherent."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import (
@@ -28,6 +29,18 @@ class Text(BaseModel):
 
     def get(self, language: str | None) -> str:
         return self.zh_hans if (language or "").lower().startswith("zh") else self.en
+
+
+def repeated(keys: Sequence[str]) -> list[str]:
+    """The keys that appear more than once, sorted."""
+    return sorted({k for k in keys if keys.count(k) > 1})
+
+
+def check_unique(keys: Sequence[str], what: str) -> None:
+    """Refuse repeated keys, naming them: "<what> keys must be unique; repeated: …"."""
+    dupes = repeated(keys)
+    if dupes:
+        raise ValueError(f"{what} keys must be unique; repeated: {', '.join(dupes)}")
 
 
 def _check_key(value: str) -> str:
@@ -57,9 +70,7 @@ class BuyerProcess(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> BuyerProcess:
         keys = [s.key for s in self.stages]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"stage keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "stage")
         return self
 
     @property
@@ -125,9 +136,7 @@ class Stage(BaseModel):
     @model_validator(mode="after")
     def _unique_criteria(self) -> Stage:
         keys = [c.key for c in self.gate]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"gate criterion keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "gate criterion")
         if self.wins and not self.gate:
             raise ValueError("a stage that wins the deal needs a gate (e.g. the signed contract)")
         return self
@@ -146,9 +155,7 @@ class Playbook(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> Playbook:
         keys = [s.key for s in self.stages]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"stage keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "stage")
         winning = [s.key for s in self.stages if s.wins]
         if len(winning) > 1:
             raise ValueError(f"only one stage may win the deal; found: {', '.join(winning)}")
@@ -242,9 +249,7 @@ class MilestoneKinds(BaseModel):
     @model_validator(mode="after")
     def _unique(self) -> MilestoneKinds:
         keys = [k.key for k in self.kinds]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"milestone keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "milestone")
         return self
 
     @property

@@ -22,7 +22,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from kam.methodology.schema import Text, _check_key
+from kam.methodology.schema import Text, _check_key, check_unique
 
 SCORE_MIN, SCORE_MAX = 1, 5
 TEXT_MAX = 100  # a free-text value (of an account or in a definition)
@@ -38,10 +38,6 @@ ACCOUNT_FIELDS: dict[str, tuple[str, ...] | None] = {
     "nature": ("soe", "private", "foreign", "jv", "public_institution"),
     "account_type": ("transactional", "value", "strategic"),
 }
-
-
-def _dupes(keys: list[str]) -> list[str]:
-    return sorted({k for k in keys if keys.count(k) > 1})
 
 
 class Option(BaseModel):
@@ -79,9 +75,7 @@ class Variable(BaseModel):
     @model_validator(mode="after")
     def _options(self) -> Variable:
         keys = [o.key for o in self.options]
-        dupes = _dupes(keys)
-        if dupes:
-            raise ValueError(f"option keys must be unique; repeated: {', '.join(dupes)}")
+        check_unique(keys, "option")
         if self.field is not None:
             allowed = ACCOUNT_FIELDS[self.field]
             if allowed is None and keys:
