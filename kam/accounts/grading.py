@@ -29,7 +29,6 @@ Queries: `grading_report` 3 (deals, records, accounts with a visibility flag);
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -49,13 +48,13 @@ from django.db.models import (
     Value,
     When,
 )
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kam.accounts.models import Account, AccountNeed, RevenueRecord
 from kam.accounts.selectors import accounts_for_user
 from kam.core import clock, validation
 from kam.core.errors import ValidationFailed
+from kam.core.periods import Period, dates_period, months_back
 from kam.methodology import grading as rules
 from kam.methodology import registry
 from kam.opportunities.models import Milestone, Opportunity, Status
@@ -83,28 +82,6 @@ def model() -> rules.GradingModel:
 # --- the period -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Period:
-    start: dt.date
-    end: dt.date
-    months: int | None = None  # set when it is a trailing period
-
-    def bounds(self) -> tuple[dt.datetime, dt.datetime]:
-        """[local midnight of start, local midnight after end): index-friendly."""
-        tz = timezone.get_current_timezone()
-        lo = dt.datetime.combine(self.start, dt.time.min)
-        hi = dt.datetime.combine(self.end + dt.timedelta(days=1), dt.time.min)
-        return timezone.make_aware(lo, tz), timezone.make_aware(hi, tz)
-
-
-def months_back(day: dt.date, months: int) -> dt.date:
-    """The same day `months` earlier, or the month's last day when it has no such day."""
-    index = day.year * 12 + day.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    return dt.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
-
-
 def trailing_period(months: int | None = None, *, today: dt.date | None = None) -> Period:
     months = months or model().period_months
     end = today or clock.today()
@@ -120,15 +97,7 @@ def period_from(*, start: Any = None, end: Any = None, months: Any = None) -> Pe
         return trailing_period(number)
     if start is None and end is None:
         return trailing_period()
-    if start is None:
-        raise ValidationFailed(_("Give the start of the period too."), field="start")
-    if end is None:
-        raise ValidationFailed(_("Give the end of the period too."), field="end")
-    first = validation.date(start, field="start", required=True)
-    last = validation.date(end, field="end", required=True)
-    if last < first:
-        raise ValidationFailed(_("The end of the period is before its start."), field="end")
-    return Period(start=first, end=last)
+    return dates_period(start, end)
 
 
 # --- revenue and profit per account ---------------------------------------------------------

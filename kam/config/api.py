@@ -15,6 +15,7 @@ from kam.contacts.api import router as contacts_router
 from kam.core.api_support import BearerAuth, SessionAuth, install_error_handlers
 from kam.intel.api import router as intel_router
 from kam.opportunities.api import router as opportunities_router
+from kam.opportunities.api_pipeline import router as pipeline_router
 from kam.opportunities.api_process import router as process_router
 from kam.opportunities.api_risks import router as risks_router
 from kam.segments.api import router as segments_router
@@ -52,6 +53,7 @@ api.add_router("/opportunities", opportunities_router)
 api.add_router("/opportunities", process_router)
 # The alerts of every visible open deal (a manager's red flags across the team).
 api.add_router("/risks", risks_router)
+api.add_router("/pipeline", pipeline_router)
 # A deal's buying centre: /opportunities/{id}/stakeholders, kept in its own app.
 api.add_router("/opportunities", stakeholders_router)
 # What we learned about a deal and from whom: /opportunities/{id}/intel.

@@ -25,6 +25,19 @@ def owner_scope(user, owner_field: str = "owner") -> Q:
     return Q(**{owner_field: user.pk})
 
 
+def user_scope(user) -> Q:
+    """A filter on users: the people whose records `user` sees — themselves (rep),
+    their team (manager), everyone (admin). The same rule as `owner_scope`, for
+    choosing an owner in a filter or listing the people on a dashboard."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Q(pk__in=[])
+    if user.role == Role.ADMIN:
+        return Q()
+    if user.role == Role.MANAGER and user.team_id is not None:
+        return Q(pk=user.pk) | Q(team_id=user.team_id)
+    return Q(pk=user.pk)
+
+
 def may_own(user, owner) -> bool:
     """Whether `user` may give a record to `owner` (create it for them or reassign it)."""
     if user.role == Role.ADMIN:
