@@ -507,8 +507,6 @@ def pipeline_deals(request, q: Query[DrillQuery]):
     """The deals behind one number of GET /pipeline: pass its `drill` key as `figure`
     with the same filters. Paged with page and page_size."""
     filters = filters_of(request.auth, q)
-    report, found = drill_page(
-        request.auth, filters, q.figure, page=q.page, page_size=q.page_size
-    )
+    report, found = drill_page(request.auth, filters, q.figure, page=q.page, page_size=q.page_size)
     found["items"] = [deal_ref(o, report) for o in found["items"]]
     return {"figure": q.figure.strip(), **found}

@@ -27,9 +27,7 @@ urlpatterns = [
     # the manager's dashboard (路标管理, SPEC §8), the deals behind a number, the export
     path("pipeline/", pipeline.pipeline_dashboard_view, name="pipeline-dashboard"),
     path("pipeline/deals/", pipeline.pipeline_deals_view, name="pipeline-deals"),
-    path(
-        "pipeline/export.xlsx", pipeline_export.pipeline_export_view, name="pipeline-export"
-    ),
+    path("pipeline/export.xlsx", pipeline_export.pipeline_export_view, name="pipeline-export"),
     path("accounts/", accounts.account_list_view, name="account-list"),
     path("accounts/new/", accounts.account_create_view, name="account-create"),
     # account grading (SPEC §6): the value pyramid, Pareto and grades; revenue records
