@@ -117,6 +117,9 @@ class Fate:
     override: tuple[str, str, str] | None = None  # grade, reason, manager
     band: str = ""  # the evaluation's likelihood wanted: "high", "medium" or "" (any pass)
     soe_trap: bool = False
+    # The tender failed (流标) and the customer went back to rewrite its purchase criteria:
+    # a buyer stage moved back, as the dashboard's progress shows it.
+    setback: bool = False
 
 
 @dataclass(frozen=True)

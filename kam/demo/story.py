@@ -95,6 +95,19 @@ def assign_fates(
     for i in rng.sample(trap, min(2, len(trap))):
         fates[i] = Fate(soe_trap=True)
 
+    # Its own random stream, so the rest of the book's fates stay as they were.
+    again = random.Random("setback")  # noqa: S311
+    failed = [
+        i
+        for i, d in enumerate(deals)
+        if free(i)
+        and d.stage == "bidding"
+        and d.buyer_stage in ("evaluation", "selection")
+        and d.stage_days_ago >= 10
+    ]
+    for i in again.sample(failed, min(2, len(failed))):
+        fates[i] = Fate(setback=True)
+
     first = [i for i, d in enumerate(deals) if free(i) and position(d) == 0]
     rng.shuffle(first)
     for n, i in enumerate(first):
@@ -136,6 +149,13 @@ def prepare(deal: Any, fate: Fate, buyer: BuyerProcess) -> Any:
             buyer_moved_days_ago=None,
             description=deal.description + vocab.SOE_TRAP,
         )
+    if fate.setback:
+        return replace(
+            deal,
+            earlier_buyer_stage=None,
+            buyer_moved_days_ago=None,
+            description=deal.description + vocab.SETBACK,
+        )
     return deal
 
 
@@ -145,6 +165,8 @@ def finish(deal: Any, story: Story, fate: Fate) -> Any:
     close = deal.close_in_days
     if fate.outcome == WON and story.closed_days_ago is not None:
         close = -story.closed_days_ago
+    if fate.setback:  # where the customer is after the failed tender
+        deal = replace(deal, buyer_stage=vocab.SETBACK_STAGE)
     return replace(
         deal,
         status=fate.outcome,

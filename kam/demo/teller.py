@@ -137,6 +137,10 @@ class Teller:
                 self.last_stage(i, lo, hi)
         if deal.earlier_buyer_stage is not None and deal.buyer_moved_days_ago is not None:
             self.put(max(end, deal.buyer_moved_days_ago), BuyerMove(deal.buyer_stage))
+        if fate.setback:  # the tender failed a few weeks ago (its own random stream)
+            again = random.Random(f"setback:{deal.name}:{deal.amount}")  # noqa: S311
+            day = again.randint(2, min(30, deal.stage_days_ago - 1))
+            self.put(day, BuyerMove(vocab.SETBACK_STAGE))
         if fate.outcome in (LOST, ABANDONED):
             self.put(end, Close(outcome=fate.outcome, reason=fate.reason))
         elif fate.outcome == WON and stages[last].wins:

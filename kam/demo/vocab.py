@@ -378,6 +378,14 @@ OVERRIDES: tuple[tuple[str, str, str], ...] = (
     ("D", "客户资金链紧张,应收账款已逾期三个月:降为D类,只做基本维护。", "high"),
 )
 
+# A failed tender (流标): fewer than three valid bids, so the customer rewrites its purchase
+# criteria and tenders again — the buyer's process moved back from evaluation to criteria.
+SETBACK_STAGE = "criteria"
+SETBACK = (
+    "\n招标流标:有效投标不足三家,客户退回重新编制采购标准后再次招标;"
+    "借此机会参与新版标准的制定。"
+)
+
 # The state-owned-enterprise trap (国企陷阱): negotiating while the project is not approved.
 SOE_TRAP = (
     "\n国企客户:项目计划已上报集团,但预算尚未批复——计划上报不等于预算批准,"

@@ -124,13 +124,15 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
             "deals_advanced": len(p.advanced),
             "stages_advanced": sum(m.net for m in p.advanced),
             "deals_moved_back": len(p.moved_back),
-            "stages_back": -sum(m.net for m in p.moved_back),
+            "stages_back": sum(m.back for m in p.moved_back),
             "drill": "progress",
             "moved_back_drill": "moved_back",
             "deals": [
                 {
                     "opportunity": deal_ref(m.opportunity, p),
                     "net": m.net,
+                    "forward": m.forward,
+                    "back": m.back,
                     "changes": m.changes,
                     "from_stage": m.start_stage,
                     "from_name": _buyer_name(m.start_stage),
@@ -334,7 +336,9 @@ class DealRef(Schema):
 
 class DealMoveOut(Schema):
     opportunity: DealRef
-    net: int = Field(description="Buyer stages moved in the period (negative: moved back).")
+    net: int = Field(description="Buyer stages gained in the period: forward − back.")
+    forward: int = Field(description="Buyer stages moved forward in the period.")
+    back: int = Field(description="Buyer stages moved back in the period.")
     changes: int
     from_stage: str
     from_name: str

@@ -17,9 +17,13 @@ manager their team's, an admin all), narrowed by owner, team and playbook.
   (priority A with at least one high alert).
 
 **Period** (a named period such as 2026Q4 or two dates; default: this quarter):
-- progress (推进了多少): for each deal, the net number of buyer stages it moved in
-  the period (Σ of later − earlier over its buyer-stage changes); advanced > 0,
-  moved back < 0; per rep with our own stage advances and the deals won;
+- progress (推进了多少): for each deal, the buyer stages it moved forward and back in
+  the period (over its buyer-stage changes, each counted by how many stages it
+  jumped) and the net = forward − back = where the customer ended minus where it
+  began. Advanced: net > 0 (stages advanced = Σ net of those deals); moved back: any
+  step back in the period (stages back = Σ back), so a failed tender shows even when
+  the deal had gained ground earlier in the period; per rep with our own stage
+  advances and the deals won;
 - stage exits: per stage, the deals that left it by advancing (forced ones counted
   too) and those lost or abandoned while in it; conversion = advanced ÷ (advanced +
   dropped); median days = median whole days in the stage of those that advanced;
@@ -50,6 +54,7 @@ from typing import Any
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import TruncMonth
+from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -191,10 +196,16 @@ class MonthRow:
 @dataclass
 class DealMove:
     opportunity: Opportunity
-    net: int  # buyer stages moved: later − earlier
+    forward: int  # buyer stages moved forward in the period
+    back: int  # … and back (a failed tender sends the customer back to its criteria)
     changes: int
     start_stage: str  # buyer stage before the first change in the period
     end_stage: str  # after the last
+
+    @property
+    def net(self) -> int:
+        """Stages gained: where the customer ended minus where it began (forward − back)."""
+        return self.forward - self.back
 
 
 @dataclass
@@ -319,7 +330,7 @@ class Pipeline:
 
     @property
     def moved_back(self) -> list[DealMove]:
-        return [m for m in self.progress if m.net < 0]
+        return [m for m in self.progress if m.back]
 
 
 # --- computing -------------------------------------------------------------------------------
@@ -466,7 +477,7 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
     for row in forecast:
         row.overdue = row.open.count > 0 and _month_start(row.month) < this_month
 
-    # 2: buyer-stage progress — the net stages moved per deal, summed in SQL.
+    # 2: buyer-stage progress — per deal, the stages moved forward and back, summed in SQL.
     changes = Event.objects.filter(
         entity="opportunity",
         action="buyer_stage_changed",
@@ -474,10 +485,12 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
         at__lt=hi,
         opportunity_id__in=book.values("pk"),
     )
+    delta = _buyer_index_case("after") - _buyer_index_case("before")
     moves = {
         r["opportunity_id"]: r
         for r in changes.values("opportunity_id").annotate(
-            net=Sum(_buyer_index_case("after") - _buyer_index_case("before")),
+            forward=Sum(Case(When(GreaterThan(delta, 0), then=delta), default=Value(0))),
+            back=Sum(Case(When(LessThan(delta, 0), then=-delta), default=Value(0))),
             n=Count("id"),
             first_stage=Subquery(
                 changes.filter(opportunity_id=OuterRef("opportunity_id"))
@@ -499,24 +512,32 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
     }
     progress = []
     for pk, r in moves.items():
-        if pk not in moved_deals or not r["net"]:
+        if pk not in moved_deals or not (r["forward"] or r["back"]):
             continue
         opp = moved_deals[pk]
-        move = DealMove(opp, int(r["net"]), r["n"], r["first_stage"] or "", r["last_stage"] or "")
+        move = DealMove(
+            opp,
+            forward=int(r["forward"]),
+            back=int(r["back"]),
+            changes=r["n"],
+            start_stage=r["first_stage"] or "",
+            end_stage=r["last_stage"] or "",
+        )
         progress.append(move)
         rep = reps.setdefault(opp.owner_id, RepRow(opp.owner))
         if move.net > 0:
             rep.deals_advanced += 1
             rep.stages_advanced += move.net
-            drill["progress"].append(pk)
-            drill[f"rep_progress:{opp.owner_id}"].append(pk)
-        else:
+        if move.back:
             rep.deals_moved_back += 1
-            rep.stages_back += -move.net
-            drill["moved_back"].append(pk)
-    progress.sort(key=lambda mv: (-mv.net, mv.opportunity.name, mv.opportunity.pk))
-    drill["progress"] = [mv.opportunity.pk for mv in progress if mv.net > 0]
-    drill["moved_back"] = [mv.opportunity.pk for mv in progress if mv.net < 0]
+            rep.stages_back += move.back
+    progress.sort(key=lambda mv: (-mv.net, -mv.forward, mv.opportunity.name, mv.opportunity.pk))
+    for mv in progress:
+        if mv.net > 0:
+            drill["progress"].append(mv.opportunity.pk)
+            drill[f"rep_progress:{mv.opportunity.owner_id}"].append(mv.opportunity.pk)
+        if mv.back:
+            drill["moved_back"].append(mv.opportunity.pk)
 
     # 1: our stage advances in the period (conversion, median days, per rep).
     conversion: dict[tuple[str, str], ConversionRow] = {}
