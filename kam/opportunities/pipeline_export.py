@@ -207,9 +207,23 @@ def pipeline_workbook(report: Pipeline, body: dict[str, Any] | None = None) -> W
     )
     sheet(
         _("Progress by deal"),
-        [*_deal_headers(), _("From buyer stage"), _("To buyer stage"), _("Net stages")],
+        [
+            *_deal_headers(),
+            _("From buyer stage"),
+            _("To buyer stage"),
+            _("Stages forward"),
+            _("Stages back"),
+            _("Net stages"),
+        ],
         (
-            [*_deal(m["opportunity"]), m["from_name"], m["to_name"], m["net"]]
+            [
+                *_deal(m["opportunity"]),
+                m["from_name"],
+                m["to_name"],
+                m["forward"],
+                m["back"],
+                m["net"],
+            ]
             for m in body["progress"]["deals"]
         ),
     )

@@ -149,7 +149,8 @@ def test_user_text_is_written_as_text_never_as_a_formula(world, deals):
     wb = _book(_export(_client(world.admin), "period=2026Q4"))
     # then
     assert _rows(wb["Progress by deal"]) == [
-        ["'" + EVIL, "Account of rep_a", "rep_a", "Problem and need", "Purchase criteria", 3]
+        ["'" + EVIL, "Account of rep_a", "rep_a", "Problem and need", "Purchase criteria"]
+        + [3, 0, 3]  # forward, back, net
     ]
     assert [row[:2] for row in _rows(wb["Stalled"])] == [["'" + EVIL, "Account of rep_a"]]
     assert [row[:5] for row in _rows(wb["A deals at risk"])] == [
