@@ -17,7 +17,7 @@ from kam.core import validation
 from kam.core.errors import ValidationFailed
 
 YEAR_MIN, YEAR_MAX = 1990, 2200
-_NAMED = re.compile(r"^(\d{4})(?:(H)([12])|(Q)([1-4])|-(\d{2}))?$", re.IGNORECASE)
+_NAMED = re.compile(r"^(\d{4})(?:(H)([12])|(Q)([1-4])|-(\d{2}))?$", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ than by calls made.
 manager their team's, an admin all), narrowed by owner, team and playbook.
 
 **Now** (open deals of the book, whatever the period):
-- funnels by our stage (per playbook, up to its winning stage) and by the buyer's
+- funnels by our stage (per playbook that has open deals — every playbook when none
+  has, or the one filtered on — up to its winning stage) and by the buyer's
   stage: count, amount, and weighted amount = Σ amount × the deal's win probability
   (the same probability, with the same factors, that its page shows), each deal's
   product rounded to the fen;
@@ -394,7 +395,7 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
     present = {o.playbook for o in open_deals}
     by_stage: dict[tuple[str, str], StageRow] = {}
     for key in books:
-        if filters.playbook or key in present:
+        if filters.playbook or key in present or not present:
             playbook = m.playbooks[key]
             for stage in playbook.stages:
                 by_stage[(key, stage.key)] = StageRow(key, stage.key, stage.name)
@@ -714,7 +715,8 @@ FIGURE = re.compile(
     r"|(?:buyer|code):[\w-]{1,40}"
     r"|alerts:(?:high|medium|low)"
     r"|(?:month|won_month):\d{4}-\d{2}"
-    r"|(?:rep_open|rep_progress|rep_won):\d{1,19})$"
+    r"|(?:rep_open|rep_progress|rep_won):\d{1,19})$",
+    re.ASCII,
 )
 FIGURE_FORMS = (
     "open, progress, moved_back, stalled, forced, at_risk, won, lost, abandoned, "
