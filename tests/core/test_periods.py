@@ -79,6 +79,7 @@ def test_named_period_spans_whole_days(key, start, end, name):
         "2201-01",
         "0000",
         "this quarter",
+        "２０２６Q1",  # full-width digits
     ],
 )
 def test_bad_named_period_names_the_field_and_the_forms(key):
