@@ -154,6 +154,7 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
                     "open": _bucket(r.open),
                     "drill": f"rep_progress:{r.user.pk}",
                     "won_drill": f"rep_won:{r.user.pk}",
+                    "advances_drill": f"rep_advances:{r.user.pk}",
                     "open_drill": f"rep_open:{r.user.pk}",
                 }
                 for r in p.reps
@@ -358,6 +359,7 @@ class RepOut(Schema):
     open: BucketOut
     drill: str
     won_drill: str
+    advances_drill: str = Field(description="The deals behind seller_advances.")
     open_drill: str
 
 

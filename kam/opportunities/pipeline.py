@@ -576,6 +576,8 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
     advancing_owners: set[int] = set()
     for pk, action, playbook, owner_id, stage, entered, at in advances:
         advancing_owners.add(owner_id)
+        if pk not in drill[f"rep_advances:{owner_id}"]:
+            drill[f"rep_advances:{owner_id}"].append(pk)
         rep = reps.get(owner_id)
         if rep is not None:
             rep.seller_advances += 1
@@ -715,14 +717,14 @@ FIGURE = re.compile(
     r"|(?:buyer|code):[\w-]{1,40}"
     r"|alerts:(?:high|medium|low)"
     r"|(?:month|won_month):\d{4}-\d{2}"
-    r"|(?:rep_open|rep_progress|rep_won):\d{1,19})$",
+    r"|(?:rep_open|rep_progress|rep_advances|rep_won):\d{1,19})$",
     re.ASCII,
 )
 FIGURE_FORMS = (
     "open, progress, moved_back, stalled, forced, at_risk, won, lost, abandoned, "
     "stage:PLAYBOOK:STAGE, advanced:PLAYBOOK:STAGE, dropped:PLAYBOOK:STAGE, buyer:STAGE, "
     "code:CODE, alerts:SEVERITY, month:YYYY-MM, won_month:YYYY-MM, rep_open:USER, "
-    "rep_progress:USER, rep_won:USER"
+    "rep_progress:USER, rep_advances:USER, rep_won:USER"
 )
 
 

@@ -179,6 +179,7 @@ def test_a_single_deal_as_its_owner_sees_it(world, api_as):
                     "open": one,
                     "drill": f"rep_progress:{a}",
                     "won_drill": f"rep_won:{a}",
+                    "advances_drill": f"rep_advances:{a}",
                     "open_drill": f"rep_open:{a}",
                 }
             ],

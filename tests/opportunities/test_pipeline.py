@@ -1236,6 +1236,8 @@ def test_the_deals_behind_each_figure(world, ids):
         f"rep_progress:{a}": ["A2", "A1", "A3", "A5"],
         f"rep_won:{a}": ["A4"],
         f"rep_won:{c}": ["C2"],
+        f"rep_advances:{a}": ["A1", "A2", "A3", "A4"],  # each deal once, by the advance's time
+        f"rep_advances:{c}": ["C3", "C2"],  # forced past entry 20 Oct, C2 signed 5 Nov
         f"rep_progress:{c}": [],
         f"rep_open:{world.rep_b.pk}": [],
     }
@@ -1299,7 +1301,7 @@ def test_a_bad_figure_is_refused_naming_the_forms(world, figure):
     assert info.value.field == "figure"
     message = str(info.value.message)
     assert message.startswith(f"Unknown figure “{figure.strip()}”. Use one of: open, progress,")
-    assert message.endswith("rep_open:USER, rep_progress:USER, rep_won:USER.")
+    assert message.endswith("rep_open:USER, rep_progress:USER, rep_advances:USER, rep_won:USER.")
     with pytest.raises(ValidationFailed):
         deal_ids_behind(world.admin, parse_filters(world.admin), figure)
 

@@ -361,6 +361,10 @@ def figure_name(user, figure: str, report: Pipeline) -> str:
         return _("Open deals of %(person)s") % {"person": person}
     if kind == "rep_progress":
         return _("Deals of %(person)s advanced in the buyer's process") % {"person": person}
+    if kind == "rep_advances":
+        return _("Deals of %(person)s advanced to our next stage in the period") % {
+            "person": person
+        }
     return _("Deals won by %(person)s in the period") % {"person": person}
 
 

@@ -397,7 +397,7 @@
     var series = [
       { key: "stages_advanced", name: text.stages_advanced, color: "#1d4e89", figure: "drill" },
       { key: "deals_advanced", name: text.deals_advanced, color: "#53b1fd", figure: "drill" },
-      { key: "seller_advances", name: text.seller_advances, color: "#98a2b3", figure: null },
+      { key: "seller_advances", name: text.seller_advances, color: "#98a2b3", figure: "advances_drill" },
       { key: "won_count", name: text.won_count, color: "#1e7b4c", figure: "won_drill" },
     ];
     var chart = window.echarts.init(el, null, { renderer: "canvas" });
