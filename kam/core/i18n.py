@@ -19,3 +19,24 @@ def show(value: Any) -> str:
     if value is None:
         return ""
     return render(value, gettext, language())
+
+
+def stage_name(playbook: str, stage: str) -> str:
+    """A seller stage named by its playbook in the user's language (the key when the
+    playbook or stage is no longer loaded)."""
+    from kam.methodology import registry
+
+    try:
+        return show(registry.playbook(playbook).stage(stage).name)
+    except KeyError:
+        return stage
+
+
+def buyer_stage_name(key: str) -> str:
+    """A stage of the customer's buying process in the user's language."""
+    from kam.methodology import registry
+
+    for stage in registry.buyer_process().stages:
+        if stage.key == key:
+            return show(stage.name)
+    return key

@@ -9,7 +9,7 @@ same way and are imported at the end of this module."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -180,20 +180,29 @@ def _stage_name(ctx: RiskContext, key: str) -> Any:
         return key
 
 
+def still_unmet(
+    playbook: Any, from_stage: str, unmet: Iterable[str], facts: DealFacts, context: Any
+) -> list[checks.CriterionResult]:
+    """Of the criteria a gate was forced past while unmet, those still unmet on today's
+    facts (none when the stage is no longer in the playbook)."""
+    try:
+        stage = playbook.stage(from_stage)
+    except KeyError:
+        return []
+    results = {r.key: r for r in checks.evaluate_gate(stage, facts, context)}
+    return [results[k] for k in unmet if k in results and not results[k].met]
+
+
 @risk_rule("forced_gate", name=gettext_noop("Forced past a gate"))
 def _forced_gate(facts: DealFacts, ctx: RiskContext, params, conf: RuleConfig) -> list[Alert]:
     """A gate passed while unmet that is still unmet. Re-checked on today's facts,
     so the alert (and its probability penalty) lifts once the items are met."""
     out = []
     for move in facts.forced_moves:
-        try:
-            stage = ctx.playbook.stage(move.from_stage)
-        except KeyError:
-            continue
-        results = {r.key: r for r in checks.evaluate_gate(stage, facts, ctx.checks)}
-        still = [results[k] for k in move.unmet if k in results and not results[k].met]
+        still = still_unmet(ctx.playbook, move.from_stage, move.unmet, facts, ctx.checks)
         if not still:
             continue
+        stage = ctx.playbook.stage(move.from_stage)
         labels = [r.label for r in still]
         out.append(
             Alert(

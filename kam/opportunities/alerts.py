@@ -13,14 +13,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kam.core.errors import ValidationFailed
+from kam.core.i18n import show
 from kam.methodology import registry, risks
+from kam.methodology.text import Msg
 from kam.opportunities.assess import assess_many
 from kam.opportunities.models import Opportunity, Status
 from kam.opportunities.selectors import opportunities_for_user
 
 SEVERITIES: tuple[str, ...] = tuple(sorted(risks.SEVERITY_ORDER, key=risks.SEVERITY_ORDER.get))
+
+SEVERITY_NAMES = {
+    "high": gettext_lazy("High severity"),
+    "medium": gettext_lazy("Medium severity"),
+    "low": gettext_lazy("Low severity"),
+}
+
+
+def alert_name(code: str) -> str:
+    """What an alert is called in a filter or a count (its own title may name a stage
+    or people)."""
+    rule = risks.RULES.get(code)
+    return show(Msg(rule.name)) if rule else code
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,12 @@ def _values(raw: str | Iterable[str] | None) -> list[str]:
             if part and part not in out:
                 out.append(part)
     return out
+
+
+def in_rule_order(counts: dict[str, int]) -> dict[str, int]:
+    """Counts per alert code in the order of the rules (the order of the API contract)."""
+    order = {c: i for i, c in enumerate(alert_codes())}
+    return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 def parse_severities(raw: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -137,6 +159,4 @@ def alert_scan(
             by_code[row.alert.code] = by_code.get(row.alert.code, 0) + 1
         if severity_ok and code_ok:
             rows.append(row)
-    order = {c: i for i, c in enumerate(alert_codes())}
-    by_code = dict(sorted(by_code.items(), key=lambda kv: order.get(kv[0], len(order))))
-    return AlertScan(rows=rows, by_severity=by_severity, by_code=by_code)
+    return AlertScan(rows=rows, by_severity=by_severity, by_code=in_rule_order(by_code))

@@ -16,7 +16,7 @@ from typing import Any
 from ninja import Field, Query, Router, Schema
 
 from kam.core.api_support import ERRORS, PageQuery, paginate
-from kam.core.i18n import show
+from kam.core.i18n import buyer_stage_name, show, stage_name
 from kam.methodology import registry
 from kam.opportunities.api import MAX_ID
 from kam.opportunities.models import Opportunity
@@ -34,20 +34,6 @@ router = Router(tags=["pipeline"])
 
 
 # --- the body (shared with the web dashboard) ------------------------------------------------
-
-
-def _stage_name(playbook: str, stage: str) -> str:
-    try:
-        return show(registry.playbook(playbook).stage(stage).name)
-    except KeyError:
-        return stage
-
-
-def _buyer_name(key: str) -> str:
-    try:
-        return show(registry.buyer_process().stages[registry.buyer_process().index(key)].name)
-    except (KeyError, ValueError, IndexError):
-        return key
 
 
 def _bucket(b: Bucket) -> dict[str, Any]:
@@ -69,9 +55,9 @@ def deal_ref(opp: Opportunity, report: Pipeline | None = None) -> dict[str, Any]
         "owner": _person(opp.owner),
         "playbook": opp.playbook,
         "stage": opp.stage,
-        "stage_name": _stage_name(opp.playbook, opp.stage),
+        "stage_name": stage_name(opp.playbook, opp.stage),
         "buyer_stage": opp.buyer_stage,
-        "buyer_stage_name": _buyer_name(opp.buyer_stage),
+        "buyer_stage_name": buyer_stage_name(opp.buyer_stage),
         "status": opp.status,
         "amount": opp.amount,
         "currency": opp.currency,
@@ -135,9 +121,9 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
                     "back": m.back,
                     "changes": m.changes,
                     "from_stage": m.start_stage,
-                    "from_name": _buyer_name(m.start_stage),
+                    "from_name": buyer_stage_name(m.start_stage),
                     "to_stage": m.end_stage,
-                    "to_name": _buyer_name(m.end_stage),
+                    "to_name": buyer_stage_name(m.end_stage),
                 }
                 for m in p.progress
             ],
@@ -174,9 +160,9 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
             {
                 "opportunity": deal_ref(r.move.opportunity, p),
                 "from_stage": r.move.from_stage,
-                "from_name": _stage_name(r.move.opportunity.playbook, r.move.from_stage),
+                "from_name": stage_name(r.move.opportunity.playbook, r.move.from_stage),
                 "to_stage": r.move.to_stage,
-                "to_name": _stage_name(r.move.opportunity.playbook, r.move.to_stage),
+                "to_name": stage_name(r.move.opportunity.playbook, r.move.to_stage),
                 "at": r.move.at,
                 "actor": _person(r.move.actor),
                 "reason": r.move.reason,

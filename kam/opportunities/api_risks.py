@@ -24,8 +24,7 @@ from decimal import Decimal
 from ninja import Field, Query, Router, Schema
 
 from kam.core.api_support import ERRORS
-from kam.core.i18n import show
-from kam.methodology import registry
+from kam.core.i18n import stage_name
 from kam.opportunities.alerts import DealAlert, alert_scan
 from kam.opportunities.api import MAX_ID
 from kam.opportunities.api_process import RiskOut, risk_body
@@ -89,13 +88,6 @@ class RiskFilters(Schema):
     offset: int = Field(0, ge=0, le=MAX_ID)
 
 
-def _stage_name(playbook: str, stage: str) -> str:
-    try:
-        return show(registry.playbook(playbook).stage(stage).name)
-    except KeyError:
-        return stage
-
-
 def _row(row: DealAlert) -> dict:
     opp = row.opportunity
     return {
@@ -106,7 +98,7 @@ def _row(row: DealAlert) -> dict:
         "account_name": opp.account.name,
         "owner": {"id": opp.owner_id, "name": str(opp.owner)},
         "stage": opp.stage,
-        "stage_name": _stage_name(opp.playbook, opp.stage),
+        "stage_name": stage_name(opp.playbook, opp.stage),
         "amount": opp.amount,
         "currency": opp.currency,
         "expected_close": opp.expected_close,

@@ -65,7 +65,8 @@ from kam.core.errors import ValidationFailed
 from kam.core.models import Event
 from kam.core.periods import Period, dates_period, named_period, quarter_of
 from kam.core.permissions import user_scope
-from kam.methodology import checks, registry, risks
+from kam.methodology import registry, risks
+from kam.opportunities.alerts import SEVERITIES, in_rule_order
 from kam.opportunities.assess import Assessment, assess_many
 from kam.opportunities.models import ForcedMove, Opportunity, Status
 from kam.opportunities.selectors import opportunities_for_user
@@ -76,7 +77,6 @@ CENT = Decimal("0.01")
 CLOSED = (Status.WON, Status.LOST, Status.ABANDONED)
 DROPPED = (Status.LOST, Status.ABANDONED)
 ADVANCE_ACTIONS = ("advanced", "force_advanced")
-SEVERITIES: tuple[str, ...] = tuple(sorted(risks.SEVERITY_ORDER, key=risks.SEVERITY_ORDER.get))
 # Months between the first and the last of the forecast filled with empty months, so the
 # chart's time axis is continuous; a longer span shows only the months that have data.
 FILL_MONTHS_MAX = 36
@@ -427,13 +427,9 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
         rep = reps.setdefault(opp.owner_id, RepRow(opp.owner))
         rep.open.add(opp.amount, weighted)
         drill[f"rep_open:{opp.owner_id}"].append(opp.pk)
-        severities_here = set()
         for alert in a.alerts:
             by_severity[alert.severity] = by_severity.get(alert.severity, 0) + 1
             by_code[alert.code] = by_code.get(alert.code, 0) + 1
-            severities_here.add(alert.severity)
-            if drill.get(f"code:{alert.code}", [None])[-1] != opp.pk:
-                drill[f"code:{alert.code}"].append(opp.pk)
             if alert.code == "stalled":
                 stage = m.playbooks[opp.playbook].stage(opp.stage)
                 stalled.append(
@@ -446,6 +442,10 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
                     )
                 )
                 drill["stalled"].append(opp.pk)
+        # each deal once behind a code or a severity, however many of its alerts share it
+        for code in dict.fromkeys(x.code for x in a.alerts):
+            drill[f"code:{code}"].append(opp.pk)
+        severities_here = {x.severity for x in a.alerts}
         for severity in SEVERITIES:
             if severity in severities_here:
                 drill[f"alerts:{severity}"].append(opp.pk)
@@ -573,9 +573,7 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
             "at",
         )
     )
-    advancing_owners: set[int] = set()
     for pk, action, playbook, owner_id, stage, entered, at in advances:
-        advancing_owners.add(owner_id)
         if pk not in drill[f"rep_advances:{owner_id}"]:
             drill[f"rep_advances:{owner_id}"].append(pk)
         rep = reps.get(owner_id)
@@ -634,14 +632,11 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
         a = found.get(move.opportunity_id)
         still = None
         if a is not None:
-            try:
-                stage = m.playbooks[move.opportunity.playbook].stage(move.from_stage)
-            except KeyError:
-                still = []
-            else:
-                gate = checks.evaluate_gate(stage, a.facts, m.check_context)
-                unmet = {r.key: r.label for r in gate if not r.met}
-                still = [unmet[k] for k in move.unmet if k in unmet]
+            playbook = m.playbooks[move.opportunity.playbook]
+            unmet = risks.still_unmet(
+                playbook, move.from_stage, move.unmet, a.facts, m.check_context
+            )
+            still = [r.label for r in unmet]
         forced.append(ForcedRow(move, still))
         if move.opportunity_id not in drill["forced"]:
             drill["forced"].append(move.opportunity_id)
@@ -671,7 +666,7 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
         stalled=stalled,
         forced=forced,
         alerts_by_severity=by_severity,
-        alerts_by_code=_in_rule_order(by_code),
+        alerts_by_code=in_rule_order(by_code),
         at_risk=at_risk,
         conversion=list(conversion.values()),
         outcomes=outcomes,
@@ -687,11 +682,6 @@ SELLING = (Role.REP, Role.MANAGER)
 def _playbooks_default_first() -> list[str]:
     default = registry.default_playbook_key()
     return sorted(registry.playbook_keys(), key=lambda k: k != default)
-
-
-def _in_rule_order(counts: dict[str, int]) -> dict[str, int]:
-    order = {c: i for i, c in enumerate(risks.RULES)}
-    return dict(sorted(counts.items(), key=lambda kv: order.get(kv[0], len(order))))
 
 
 def _fill_months(months: dict[str, MonthRow]) -> list[MonthRow]:

@@ -35,22 +35,11 @@ from kam.core.spreadsheet import (
     write_table,
 )
 from kam.methodology import registry
-from kam.methodology.risks import RULES
-from kam.methodology.text import Msg
+from kam.opportunities.alerts import SEVERITY_NAMES, alert_name
 from kam.opportunities.api_pipeline import pipeline_body
 from kam.opportunities.pipeline import Pipeline
 
 LIST_SEPARATOR = "; "
-
-
-def _severity(key: str) -> str:
-    names = {"high": _("High severity"), "medium": _("Medium severity"), "low": _("Low severity")}
-    return names.get(key, key)
-
-
-def _alert_name(code: str) -> str:
-    rule = RULES.get(code)
-    return show(Msg(rule.name)) if rule else code
 
 
 def _playbook_name(key: str) -> str:
@@ -117,7 +106,7 @@ def _summary(body: dict[str, Any]) -> list[list[Any]]:
         [_("Mean cycle (days)"), cycle["mean_days"]],
         [_("Alerts"), alerts["total"]],
     ]
-    rows += [[_severity(k), n] for k, n in alerts["by_severity"].items()]
+    rows += [[str(SEVERITY_NAMES.get(k, k)), n] for k, n in alerts["by_severity"].items()]
     return rows
 
 
@@ -243,7 +232,7 @@ def pipeline_workbook(report: Pipeline, body: dict[str, Any] | None = None) -> W
                 r["opportunity"]["stage_name"],
                 r["days"],
                 r["healthy_days"],
-                _severity(r["severity"]),
+                str(SEVERITY_NAMES.get(r["severity"], r["severity"])),
                 _joined(r["missing"]),
             ]
             for r in body["stalled"]
@@ -326,6 +315,6 @@ def pipeline_workbook(report: Pipeline, body: dict[str, Any] | None = None) -> W
     sheet(
         _("Alerts by code"),
         [_("Alert"), _("Code"), _("Count")],
-        ([_alert_name(code), code, n] for code, n in body["alerts"]["by_code"].items()),
+        ([alert_name(code), code, n] for code, n in body["alerts"]["by_code"].items()),
     )
     return wb

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
 from kam.core.errors import Conflict, PermissionDenied, ValidationFailed
-from kam.core.i18n import show
+from kam.core.i18n import show, stage_name
 from kam.core.permissions import is_manager
 from kam.methodology import registry
 from kam.methodology.evaluation import priority_grade, score_evaluation
@@ -215,10 +215,7 @@ def _complete_project(*, actor, opp: Opportunity, caller_copy: Opportunity):
 
 
 def _stage_name(opp: Opportunity) -> str:
-    try:
-        return show(registry.playbook(opp.playbook).stage(opp.stage).name)
-    except KeyError:
-        return opp.stage
+    return stage_name(opp.playbook, opp.stage)
 
 
 # --- close -------------------------------------------------------------------------

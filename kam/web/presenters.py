@@ -13,7 +13,7 @@ from django.utils.text import capfirst
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from kam.core.i18n import show
+from kam.core.i18n import buyer_stage_name, show, stage_name  # noqa: F401  (the pages' names)
 from kam.methodology import checks, registry
 from kam.opportunities.models import Evaluation, Milestone, Opportunity, PurchaseCriterion
 
@@ -27,20 +27,6 @@ def playbook_name(key: str) -> str:
         return registry.playbook(key).name.get(language())
     except KeyError:
         return key
-
-
-def stage_name(playbook_key: str, stage_key: str) -> str:
-    try:
-        return registry.playbook(playbook_key).stage(stage_key).name.get(language())
-    except KeyError:
-        return stage_key
-
-
-def buyer_stage_name(key: str) -> str:
-    for stage in registry.buyer_process().stages:
-        if stage.key == key:
-            return stage.name.get(language())
-    return key
 
 
 def buyer_stage_choices() -> list[tuple[str, str]]:

@@ -22,27 +22,13 @@ from django.views.decorators.http import require_safe
 
 from kam.core.i18n import show
 from kam.methodology.facts import DealFacts
-from kam.methodology.risks import RULES, Alert
-from kam.methodology.text import Msg
-from kam.opportunities.alerts import SEVERITIES, alert_codes, alert_scan
+from kam.methodology.risks import Alert
+from kam.opportunities.alerts import SEVERITIES, SEVERITY_NAMES, alert_codes, alert_name, alert_scan
 from kam.users.selectors import assignable_users
 from kam.web import presenters
 from kam.web.views.common import paginate, render_list
 
 PAGE_SIZE = 100
-
-SEVERITY_NAMES = {
-    "high": gettext_lazy("High severity"),
-    "medium": gettext_lazy("Medium severity"),
-    "low": gettext_lazy("Low severity"),
-}
-
-
-def alert_name(code: str) -> str:
-    """What an alert is called in the filter (its own title may name a stage or people)."""
-    rule = RULES.get(code)
-    return show(Msg(rule.name)) if rule else code
-
 
 # --- evidence on the opportunity page -------------------------------------------------
 

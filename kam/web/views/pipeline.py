@@ -31,6 +31,7 @@ from django.views.decorators.http import require_safe
 from kam.core import clock
 from kam.core.errors import ValidationFailed
 from kam.core.permissions import user_scope
+from kam.opportunities.alerts import SEVERITY_NAMES, alert_name
 from kam.opportunities.api import MAX_ID
 from kam.opportunities.api_pipeline import deal_ref, drill_page, pipeline_body
 from kam.opportunities.models import Status
@@ -38,7 +39,6 @@ from kam.opportunities.pipeline import Filters, Pipeline, parse_filters, pipelin
 from kam.users.models import Role, Team, User
 from kam.web import presenters
 from kam.web.forms import DateInput
-from kam.web.views.alerts import SEVERITY_NAMES, alert_name
 from kam.web.views.common import int_param, wants_partial
 
 DRILL_PAGE_SIZE = 25
