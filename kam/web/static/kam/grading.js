@@ -15,17 +15,7 @@
   var charts = [];
 
 
-  function compact(value) {
-    var n = Number(value) || 0;
-    var abs = Math.abs(n);
-    if (abs >= 1e8) return (n / 1e8).toFixed(abs >= 1e9 ? 0 : 1) + "亿";
-    if (abs >= 1e4 && document.documentElement.lang.indexOf("zh") === 0) {
-      return (n / 1e4).toFixed(abs >= 1e6 ? 0 : 1) + "万";
-    }
-    if (abs >= 1e6) return (n / 1e6).toFixed(abs >= 1e7 ? 0 : 1) + "M";
-    if (abs >= 1e3) return (n / 1e3).toFixed(abs >= 1e4 ? 0 : 1) + "k";
-    return String(Math.round(n));
-  }
+  var compact = window.KAM.compact;
 
   function hide(el) {
     if (el) el.hidden = true;
@@ -127,7 +117,7 @@
         },
       },
       yAxis: [
-        { type: "value", axisLabel: { formatter: compact }, splitLine: { lineStyle: { color: "#eef0f3" } } },
+        { type: "value", axisLabel: { formatter: window.KAM.compactAxis }, splitLine: { lineStyle: { color: "#eef0f3" } } },
         { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" }, splitLine: { show: false } },
       ],
       series: [

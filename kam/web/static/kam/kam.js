@@ -6,7 +6,10 @@
    - select[data-milestone-kind] shows only the price / margin inputs its kind asks for.
    And `window.KAM`, the helpers the chart scripts share (loaded after this file):
    readJson(id) — the JSON of a json_script block, null when absent or broken;
-   escapeHtml(text) — text safe to put into tooltip HTML. */
+   escapeHtml(text) — text safe to put into tooltip HTML;
+   compact(value) — an amount at a glance, as the dashboard's key figures show it:
+   1.72亿 / 5,265.1万 on a Chinese page, 172.5M / 52.7k otherwise; compactAxis(value)
+   the same for an axis label, without a trailing ".0" (3,000万, not 3,000.0万). */
 window.KAM = {
   readJson: function (id) {
     var block = document.getElementById(id);
@@ -21,6 +24,25 @@ window.KAM = {
     return String(text == null ? "" : text).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
+  },
+  compact: function (value) {
+    var n = Number(value) || 0;
+    var abs = Math.abs(n);
+    var group = function (x, digits) {
+      return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    };
+    if ((document.documentElement.lang || "").indexOf("zh") === 0) {
+      if (abs >= 1e8) return group(n / 1e8, 2) + "亿";
+      if (abs >= 1e4) return group(n / 1e4, 1) + "万";
+      return group(n, 0);
+    }
+    if (abs >= 1e9) return group(n / 1e9, 2) + "B";
+    if (abs >= 1e6) return group(n / 1e6, 1) + "M";
+    if (abs >= 1e3) return group(n / 1e3, 1) + "k";
+    return group(n, 0);
+  },
+  compactAxis: function (value) {
+    return window.KAM.compact(value).replace(/\.0(?=\D*$)/, "");
   },
 };
 (function () {

@@ -26,31 +26,10 @@
     return Number(value) || 0;
   }
 
-  function zh() {
-    return String((data && data.lang) || document.documentElement.lang || "").indexOf("zh") === 0;
-  }
-
   // 1.72亿 / 5,265.1万 in Chinese, 172.5M / 52.7k in English (as the view's `compact`).
-  function compact(value) {
-    var n = num(value);
-    var abs = Math.abs(n);
-    var group = function (x, digits) {
-      return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-    };
-    if (zh()) {
-      if (abs >= 1e8) return group(n / 1e8, 2) + "亿";
-      if (abs >= 1e4) return group(n / 1e4, 1) + "万";
-      return group(n, 0);
-    }
-    if (abs >= 1e9) return group(n / 1e9, 2) + "B";
-    if (abs >= 1e6) return group(n / 1e6, 1) + "M";
-    if (abs >= 1e3) return group(n / 1e3, 1) + "k";
-    return group(n, 0);
-  }
+  var compact = window.KAM.compact;
 
-  function axisCompact(value) {
-    return compact(value).replace(/\.0(?=\D*$)/, "");
-  }
+  var axisCompact = window.KAM.compactAxis;
 
   function exact(value) {
     return num(value).toLocaleString("en-US", { maximumFractionDigits: 2 });
