@@ -23,6 +23,12 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _uploads_in_tmp(settings, tmp_path_factory):
+    """Uploaded documents go to a temporary folder, not the developer's data folder."""
+    settings.KAM_UPLOAD_DIR = tmp_path_factory.getbasetemp() / "uploads"
+
+
 @dataclass
 class World:
     admin: Any

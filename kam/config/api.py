@@ -18,6 +18,8 @@ from kam.opportunities.api import router as opportunities_router
 from kam.opportunities.api_pipeline import router as pipeline_router
 from kam.opportunities.api_process import router as process_router
 from kam.opportunities.api_risks import router as risks_router
+from kam.partners.api import opportunity_router as payments_router
+from kam.partners.api import router as partners_router
 from kam.segments.api import router as segments_router
 from kam.stakeholders.api import router as stakeholders_router
 
@@ -63,3 +65,7 @@ api.add_router("/segments", segments_router)
 # Rivals as records, and a deal's competitor scoring table: /opportunities/{id}/competition.
 api.add_router("/competitors", competitors_router)
 api.add_router("/opportunities", competition_router)
+# The referral programme: partners, referrals, statements, releases, payouts; and the
+# money collected on a won deal: /opportunities/{id}/payments.
+api.add_router("/partners", partners_router)
+api.add_router("/opportunities", payments_router)

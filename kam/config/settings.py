@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "kam.intel",
     "kam.competition",
     "kam.segments",
+    "kam.partners",
     "kam.web",
 ]
 
@@ -198,6 +199,10 @@ KAM_PLAYBOOK_DIRS = [BASE_DIR / "methodology" / "playbooks", DATA_DIR / "playboo
 # The evaluation, priority, risk and milestone models ship in kam/methodology/models/;
 # a file of the same name here replaces the shipped one.
 KAM_MODEL_OVERRIDE_DIR = DATA_DIR / "models"
+# Uploaded documents (the customer's written disclosure of a partner's conflict of
+# interest): in the data folder, served only through views that check the user.
+KAM_UPLOAD_DIR = DATA_DIR / "uploads"
+KAM_MAX_UPLOAD_BYTES = int(os.environ.get("KAM_MAX_UPLOAD_BYTES") or 10 * 1024 * 1024)
 KAM_DEFAULT_PAGE_SIZE = 50
 KAM_MAX_PAGE_SIZE = 200
 

@@ -34,6 +34,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from kam.methodology.schema import KEY_PATTERN, Text
 
 FEN = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -177,3 +182,65 @@ def statement(
         bonus_held=bonus_held,
         flags=flags,
     )
+
+
+def settle(payable: Decimal, paid: Decimal) -> Decimal:
+    """What is still due for a period: its payable amount less what was paid out
+    against it already. Never negative — a period paid beyond what is payable now
+    (its money was corrected afterwards) is *overpaid*, shown as a flag, and nothing
+    more is paid for it."""
+    return max(ZERO, payable - paid)
+
+
+# --- the programmes as configuration (models/partner_programmes.toml) -----------------
+
+
+class ProgrammeConfig(BaseModel):
+    """One programme as an administrator writes it: rates as decimals ("0.05")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Text
+    period: Literal["half", "year"] = "half"  # the settlement period of the bonus
+    direct_rate: Decimal = Field(ge=0, le=1)
+    indirect_weight: Decimal = Field(ge=0, le=1)
+    threshold: Decimal = Field(ge=0, lt=Decimal("1e14"))
+    bonus_rate: Decimal = Field(ge=0, le=1)
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+
+    def rules(self) -> Programme:
+        return Programme(
+            direct_rate=self.direct_rate,
+            indirect_weight=self.indirect_weight,
+            threshold=self.threshold,
+            bonus_rate=self.bonus_rate,
+        )
+
+
+class ProgrammeModel(BaseModel):
+    """The referral programmes on offer; each partner follows one (`default` for new
+    partners)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: str
+    programmes: dict[str, ProgrammeConfig] = Field(min_length=1)
+
+    @field_validator("programmes")
+    @classmethod
+    def _keys(cls, value: dict[str, ProgrammeConfig]) -> dict[str, ProgrammeConfig]:
+        bad = [k for k in value if not KEY_PATTERN.match(k)]
+        if bad:
+            raise ValueError(
+                f"programme keys are lower-case letters, digits, - and _: {', '.join(bad)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> ProgrammeModel:
+        if self.default not in self.programmes:
+            raise ValueError(
+                f"default '{self.default}' is not a programme; use one of: "
+                f"{', '.join(self.programmes)}"
+            )
+        return self

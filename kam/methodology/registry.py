@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from kam.methodology import checks
 from kam.methodology.account_types import AccountTypeModel
 from kam.methodology.buying_centre import BuyingCentreModel
+from kam.methodology.commission import ProgrammeModel
 from kam.methodology.competition import CompetitionModel
 from kam.methodology.evaluation import EvaluationModel, PriorityModel
 from kam.methodology.grading import GradingModel
@@ -69,6 +70,7 @@ class AccountModels:
     grading: GradingModel
     account_types: AccountTypeModel
     segmentation: SegmentationModel
+    partner_programmes: ProgrammeModel
 
 
 def load_account_models(override_dir: Path | None) -> AccountModels:
@@ -77,6 +79,9 @@ def load_account_models(override_dir: Path | None) -> AccountModels:
         grading=parse_file(model_file("grading.toml", override_dir), GradingModel),
         account_types=parse_file(model_file("account_types.toml", override_dir), AccountTypeModel),
         segmentation=parse_file(model_file("segmentation.toml", override_dir), SegmentationModel),
+        partner_programmes=parse_file(
+            model_file("partner_programmes.toml", override_dir), ProgrammeModel
+        ),
     )
 
 
@@ -104,6 +109,7 @@ class Methodology:
         self.grading = accounts.grading
         self.account_types = accounts.account_types
         self.segmentation = accounts.segmentation
+        self.partner_programmes = accounts.partner_programmes
         defaults = [p.key for p in playbooks.values() if p.default]
         self.default_playbook_key = defaults[0] if defaults else next(iter(playbooks))
         self.check_context = checks.Context(
