@@ -5,10 +5,9 @@ use KAM: a raw-materials business (廖总's), a garment-accessories unit (the �
 case) and a German machine-tool distribution unit (B公司). Every write goes through
 a service under a frozen clock, so the history reads as it happened: the deal
 created months ago, evaluated, its buying centre mapped, walked through each key
-node on evidence; the buyer moving; the VP sent away, the design head taking over.
-
-Competitors, partners and payments come with later services; until then that part
-of the story is in the descriptions and notes, so a reader understands it."""
+node on evidence; the buyer moving; the VP sent away, the design head taking over;
+李四 signing the referral agreement, his deals won and their money collected, his
+commissions held because his employer is the buyer."""
 
 from __future__ import annotations
 

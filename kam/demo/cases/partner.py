@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +23,16 @@ from kam.demo.cases.common import (
 from kam.demo.timeline import Timeline
 from kam.opportunities import process
 from kam.opportunities import services as opportunity_services
+from kam.partners import services as partner_services
+
+
+def settled_half(t: Timeline) -> tuple[dt.date, dt.date]:
+    """The last half-year that has ended: 李四's worked example falls in it whole, so
+    his statement for that period (2026H1 when the demo is loaded in late 2026) shows
+    SPEC §7's numbers on whatever day the demo is loaded."""
+    if t.today.month <= 6:
+        return dt.date(t.today.year - 1, 7, 1), dt.date(t.today.year - 1, 12, 31)
+    return dt.date(t.today.year, 1, 1), dt.date(t.today.year, 6, 30)
 
 
 def b_company(users: dict[str, Any], t: Timeline) -> CaseRecords:
@@ -30,7 +41,14 @@ def b_company(users: dict[str, Any], t: Timeline) -> CaseRecords:
     worked example are his, and since his employer buys, his direct commissions must
     be held until disclosed and approved."""
     rep = users["rep3"]
-    with clock.freeze(t.at(260, 9 * 60 + 40)):
+    half_start, _half_end = settled_half(t)
+    h = (t.today - half_start).days  # days ago the settled half-year began
+
+    def in_half(offset: int) -> int:
+        """Days ago of the day `offset` days into the settled half-year."""
+        return h - offset
+
+    with clock.freeze(t.at(h + 30, 9 * 60 + 40)):
         account = account_services.account_create(
             actor=rep,
             owner=rep,
@@ -77,11 +95,11 @@ def b_company(users: dict[str, Any], t: Timeline) -> CaseRecords:
                 "奖励 1% = 1,020 元。\n"
                 "合规提示:李四受雇于本客户,他推荐的本公司采购就是其雇主的采购。向买方员工支付佣金"
                 "可能构成商业贿赂(反不正当竞争法第七条),直接佣金须冻结,待客户书面知情同意"
-                "并经管理员批准后方可支付。合作伙伴与推荐记录功能上线后在此登记。"
+                "并经管理员批准后方可支付(见「合作伙伴」中李四的对账单)。"
             ),
         )  # fmt: skip
 
-    with clock.freeze(t.at(150, 13 * 60)):
+    with clock.freeze(t.at(h + 20, 13 * 60)):
         indirect_account = account_services.account_create(
             actor=rep,
             owner=rep,
@@ -107,8 +125,31 @@ def b_company(users: dict[str, Any], t: Timeline) -> CaseRecords:
             layer="management", reports_to=boss, joined_at=t.date(-1000), disc="C",
         )  # fmt: skip
 
-    # 李四's deals, each walked through the key nodes to the signed contract: his
-    # two direct referrals at his employer, and the customer he introduced.
+    # 李四 signs the programme's written agreement; he works for the customer of his
+    # direct referrals, so the guard holds their commissions (SPEC §7 compliance).
+    with clock.freeze(t.at(h + 25, 15 * 60 + 30)):
+        partner = partner_services.partner_create(
+            actor=rep,
+            owner=rep,
+            name=LISI,
+            employer_account=account,
+            position="设备采购主管",
+            phone="138-0000-4417",
+            agreement_date=t.date(-(h + 25)),
+            agreement_terms=(
+                "《合作推广协议》:直接推荐按已回款金额的5%计付佣金,未回款部分待回款后计付;"
+                "间接推荐按成交额的40%计入批量奖励基数;每半年结算一次,基数达到10万元时另付"
+                "基数的1%作为批量奖励。所有推荐须书面登记备案。"
+            ),
+            notes=(
+                "推荐人受雇于买方(苏州博远):直接推荐佣金须经客户书面知情同意、管理员批准后"
+                f"方可支付。{FICTION}"
+            ),
+        )
+
+    # 李四's deals, each walked through the key nodes to the signed contract in the
+    # settled half-year: his two direct referrals at his employer, and the customer he
+    # introduced; then the money collected on them (回款) in the same half.
     direct = (
         (lisi, ["technical", "user"], "champion", 3, 4, "推荐人,协助我方了解需求和设备现状。"),
         (equipment, ["decision_maker"], "supporter", 5, 3, "设备类小额采购由他拍板。"),
@@ -118,20 +159,27 @@ def b_company(users: dict[str, Any], t: Timeline) -> CaseRecords:
         (boss, ["decision_maker"], "champion", 5, 3, "李四的老同事。"),
     )
     deals = []
+    deals_kind = ("direct", "direct", "indirect")
+    collections = (
+        ((100, "40000", "电汇 ZJ-0418"),),
+        ((105, "30000", "电汇 ZJ-0522"), (150, "20000", "承兑汇票 CD-0607")),
+        (),
+    )
     for account_, people, name, amount, won, span, acceptance, scores, criteria, note in (
         (
-            account, direct, "德国精密虎钳及零点快换夹具", "40000", 120, 50, 80,
+            account, direct, "德国精密虎钳及零点快换夹具", "40000", in_half(40), 50, in_half(70),
             (2, 4, 5, 4, 5, 5, 3, 4, 4), "夹具须兼容现有德系机床的零点定位系统",
             "李四直接推荐。合同已签,货已交付。合同金额40,000元,已回款40,000元。",
         ),
         (
-            account, direct, "五轴机床数控转台配件", "60000", 70, 45, None,
+            account, direct, "五轴机床数控转台配件", "60000", in_half(75), 45, None,
             (2, 4, 5, 4, 5, 5, 3, 4, 4), "转台配件须为原厂件并提供德国原厂质保",
             "李四直接推荐。合同已签,货已交付。合同金额60,000元,已回款50,000元,"
             "尾款10,000元待验收后支付。",
         ),
         (
-            indirect_account, indirect, "德国品牌三坐标测量仪配件", "30000", 95, 40, 65,
+            indirect_account, indirect, "德国品牌三坐标测量仪配件", "30000", in_half(60), 40,
+            in_half(95),
             (2, 4, 4, 3, 4, 4, 4, 4, 4), "测量仪配件须提供原厂溯源证书",
             "李四间接推荐(介绍了本客户)。合同已签,合同金额30,000元。"
             "间接推荐不计单笔佣金,按40%计入李四的批量奖励基数。",
@@ -148,7 +196,14 @@ def b_company(users: dict[str, Any], t: Timeline) -> CaseRecords:
                 expected_close=t.date(-won),
                 playbook="standard-6",
                 buyer_stage="need",
-                description=note + "(回款与推荐记录待相应功能上线后录入。)",
+                description=note,
+            )
+            partner_services.referral_add(
+                actor=rep,
+                partner=partner,
+                opportunity=opp,
+                kind=deals_kind[len(deals)],
+                note="李四推荐,已按协议书面登记。",
             )
         with at(t, start - 1, 10 * 60):
             process.evaluation_record(actor=rep, opportunity=opp, scores=eval_scores(*scores))
@@ -210,5 +265,11 @@ def b_company(users: dict[str, Any], t: Timeline) -> CaseRecords:
             with at(t, acceptance, 15 * 60):
                 add_milestone(rep, opp, t, acceptance, "acceptance", note="验收合格。")
                 process.opportunity_advance(actor=rep, opportunity=opp)  # project closed
+        for offset, money, reference in collections[len(deals)]:
+            with at(t, in_half(offset), 11 * 60):
+                partner_services.payment_record(
+                    actor=rep, opportunity=opp, amount=money, date=t.date(-in_half(offset)),
+                    reference=reference,
+                )  # fmt: skip
         deals.append(opp)
     return CaseRecords(accounts=[account, indirect_account], opportunities=deals)
