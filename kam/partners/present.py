@@ -3,6 +3,8 @@ API, the partner page and the Excel statement."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
@@ -48,5 +50,5 @@ def flag_message(flag: Flag, report: PartnerStatement) -> str:
         return _(
             "The period has not ended: the figures can still change and it can be paid from "
             "%(day)s on."
-        ) % {"day": date_format(report.period.end.fromordinal(report.period.end.toordinal() + 1))}
+        ) % {"day": date_format(report.period.end + dt.timedelta(days=1))}
     return flag.code
