@@ -25,9 +25,7 @@ def legal_reason(partner) -> str:
 
 def released_text(referral) -> str:
     return _("Released by %(user)s on %(day)s after the customer's written disclosure.") % {
-        "user": referral.released_by.get_full_name() or referral.released_by.username
-        if referral.released_by_id
-        else "—",
+        "user": str(referral.released_by) if referral.released_by_id else "—",
         "day": date_format(referral.released_at, "DATE_FORMAT") if referral.released_at else "",
     }
 

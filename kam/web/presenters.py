@@ -81,6 +81,8 @@ ACTION_LABELS = {
     "verified": _("Verified (confirmed by enough people)"),
     "source_removed": _("Source taken back"),
     "competition_scored": _("Competition table scored"),
+    "conflict_found": _("Conflict of interest found: commission held"),
+    "released": _("Held commission released"),
 }
 
 ENTITY_LABELS = {
@@ -92,6 +94,8 @@ ENTITY_LABELS = {
     "stakeholder": _("Buying centre"),
     "evaluation": _("Evaluation"),
     "intel": _("Intelligence"),
+    "payment": _("Payment collected"),
+    "referral": _("Referral"),
 }
 
 # Labels of event payload keys that are not model fields.
@@ -107,10 +111,11 @@ EXTRA_FIELD_LABELS = {
     "verified": _("Verified"),
     "confirmed_on": _("Confirmed on"),
     "note": _("Note"),
+    "held": _("Commission held"),
 }
 
 # Payload keys that say nothing a person reads (the timeline already has the time).
-HIDDEN_FIELDS = {"stage_entered_at"}
+HIDDEN_FIELDS = {"stage_entered_at", "opportunity"}
 
 
 @dataclass
@@ -135,6 +140,7 @@ class HistoryRow:
 
 def _entity_model(entity: str):
     from kam.intel.models import IntelItem
+    from kam.partners.models import Payment, Referral
     from kam.stakeholders.models import Stakeholder
 
     return {
@@ -144,6 +150,8 @@ def _entity_model(entity: str):
         "stakeholder": Stakeholder,
         "evaluation": Evaluation,
         "intel": IntelItem,
+        "payment": Payment,
+        "referral": Referral,
     }.get(entity, Opportunity)
 
 
@@ -227,6 +235,7 @@ def _value_text(
     entity: str = "opportunity",
     contacts: dict[int, str] | None = None,
     unmet_labels: dict[str, str] | None = None,
+    partners: dict[int, str] | None = None,
 ) -> str:
     if value is None or value == "":
         if name == "favourable":
@@ -258,6 +267,12 @@ def _value_text(
         return stance_name(str(value))
     if name == "kind" and entity == "milestone":
         return milestone_name(str(value))
+    if entity == "referral" and name == "partner":
+        return (partners or {}).get(value, str(value))
+    if entity == "referral" and name == "kind":
+        from kam.partners.models import Kind
+
+        return str(dict(Kind.choices).get(value, value))
     if name == "unmet" and isinstance(value, list):
         labels = unmet_labels or {}
         return list_text(labels.get(k, k) for k in value) or "—"
@@ -317,13 +332,27 @@ def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
         if contact_ids
         else {}
     )
+    partner_ids = {
+        v
+        for e, payload in payloads
+        if e.entity == "referral"
+        for k, v in payload.items()
+        if k == "partner" and isinstance(v, int)
+    }
+    partners = {}
+    if partner_ids:
+        from kam.partners.models import Partner
+
+        partners = dict(Partner.objects.filter(pk__in=partner_ids).values_list("pk", "name"))
     unmet_labels = criterion_labels(opportunity.playbook)
     rows = []
     for event in reversed(events):
         entity = event.entity
 
         def text(name, value, entity=entity):
-            return _value_text(name, value, opportunity, users, entity, contacts, unmet_labels)
+            return _value_text(
+                name, value, opportunity, users, entity, contacts, unmet_labels, partners
+            )
 
         changes: list[Change] = []
         details: list[tuple[str, str]] = []

@@ -13,6 +13,9 @@ from kam.web.views import (
     home,
     intel,
     opportunities,
+    partner_export,
+    partners,
+    payments,
     pipeline,
     pipeline_export,
     process,
@@ -99,6 +102,37 @@ urlpatterns = [
     path("opportunities/new/", opportunities.opportunity_create_view, name="opportunity-create"),
     path("opportunities/board/", board.board_view, name="opportunity-board"),
     path("alerts/", alerts.alert_list_view, name="alert-list"),
+    # the referral programme (交互式合作营销, SPEC §7): partners, referrals, statements
+    path("partners/", partners.partner_list_view, name="partner-list"),
+    path("partners/new/", partners.partner_create_view, name="partner-create"),
+    path("partners/<int:partner_id>/", partners.partner_detail_view, name="partner-detail"),
+    path("partners/<int:partner_id>/edit/", partners.partner_edit_view, name="partner-edit"),
+    path(
+        "partners/<int:partner_id>/referrals/",
+        partners.referral_add_view,
+        name="partner-referral-add",
+    ),
+    path(
+        "partners/<int:partner_id>/referrals/<int:referral_id>/delete/",
+        partners.referral_remove_view,
+        name="partner-referral-remove",
+    ),
+    path(
+        "partners/<int:partner_id>/referrals/<int:referral_id>/release/",
+        partners.referral_release_view,
+        name="partner-release",
+    ),
+    path(
+        "partners/<int:partner_id>/referrals/<int:referral_id>/disclosure/",
+        partners.disclosure_view,
+        name="partner-disclosure",
+    ),
+    path("partners/<int:partner_id>/payouts/", partners.payout_view, name="partner-payout"),
+    path(
+        "partners/<int:partner_id>/statement.xlsx",
+        partner_export.partner_statement_export_view,
+        name="partner-statement-export",
+    ),
     path(OPP, opportunities.opportunity_detail, name="opportunity-detail"),
     path(f"{OPP}edit/", opportunities.opportunity_edit_view, name="opportunity-edit"),
     # the process engine (POST only; each calls one service)
@@ -138,6 +172,13 @@ urlpatterns = [
         f"{OPP}intel/<int:item_id>/sources/<int:source_id>/delete/",
         intel.intel_source_remove_view,
         name="intel-source-remove",
+    ),
+    # payments collected (回款) on a won deal: record, remove one entered by mistake
+    path(f"{OPP}payments/", payments.payment_add_view, name="payment-add"),
+    path(
+        f"{OPP}payments/<int:payment_id>/delete/",
+        payments.payment_delete_view,
+        name="payment-delete",
     ),
     # the competitor scoring table (竞争对手分析表): save, add a rival, remove one
     path(f"{OPP}competition/", competition.competition_save_view, name="opportunity-competition"),

@@ -46,6 +46,7 @@ from kam.web.views.alerts import evidence_links
 from kam.web.views.common import domain_errors
 from kam.web.views.competition import competition_context
 from kam.web.views.intel import intel_context
+from kam.web.views.payments import payments_context
 
 
 @dataclass
@@ -360,6 +361,7 @@ def detail_context(
     }
     context.update(intel_context(user, opp, forms))
     context.update(competition_context(user, opp, forms))
+    context.update(payments_context(user, opp, forms))
     context.update(
         buying_centre.page_context(user, opp, stakeholders, contacts, forms.get("stakeholder_edit"))
     )
