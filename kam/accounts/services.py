@@ -120,6 +120,10 @@ def account_delete(*, actor, account: Account) -> None:
         raise Conflict(
             _("This account still has opportunities or contacts; delete or move them first.")
         )
+    if account.employed_partners.exists():
+        raise Conflict(
+            _("Referral partners are recorded as employed by this account; change them first.")
+        )
     audit.record(
         actor=actor,
         entity="account",

@@ -75,6 +75,8 @@ ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: Valid
 def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "payload")]
     # ninja nests the body under the parameter name; drop it when it leads.
+    if len(parts) > 1 and parts[0] in ("form", "file"):
+        parts = parts[1:]  # a multipart field: its source, then its name
     return ".".join(parts) or "body"
 
 

@@ -208,6 +208,13 @@ class ProgrammeConfig(BaseModel):
     bonus_rate: Decimal = Field(ge=0, le=1)
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
 
+    @field_validator("direct_rate", "indirect_weight", "threshold", "bonus_rate", mode="before")
+    @classmethod
+    def _not_a_float(cls, value: object) -> object:
+        if isinstance(value, float):  # 0.1 in TOML is a binary float: rounding creeps in
+            raise ValueError(f'write the number as text, e.g. "{value}"')
+        return value
+
     def rules(self) -> Programme:
         return Programme(
             direct_rate=self.direct_rate,

@@ -9,10 +9,11 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
-from kam.core.errors import ValidationFailed
+from kam.core.errors import Conflict, ValidationFailed
 from kam.core.permissions import check_assignable
 from kam.methodology import registry
 from kam.opportunities import rules
@@ -153,6 +154,21 @@ def opportunity_update(*, actor, opportunity: Opportunity, **changes: Any) -> Op
     data = _clean(changes, instance=opportunity)
     if "owner" in data and data["owner"].pk != opportunity.owner_id:
         check_assignable(actor, data["owner"])
+    collected = opportunity.payments.aggregate(s=Sum("amount"))["s"] if "amount" in data else None
+    if collected is not None and data["amount"] < collected:
+        raise ValidationFailed(
+            _("%(collected)s was already collected on this deal; its amount cannot be lower.")
+            % {"collected": f"{collected:,.2f}"},
+            field="amount",
+        )
+    if data.get("currency", opportunity.currency) != opportunity.currency and (
+        opportunity.referrals.exists() or opportunity.payments.exists()
+    ):
+        raise ValidationFailed(
+            _("This deal has partner referrals or payments in %(currency)s; keep its currency.")
+            % {"currency": opportunity.currency},
+            field="currency",
+        )
     buyer_stage = data.pop("buyer_stage", None)
     before, after = audit.apply_changes(opportunity, data)
     stage_before, stage_after = (
@@ -191,6 +207,10 @@ def opportunity_update(*, actor, opportunity: Opportunity, **changes: Any) -> Op
 def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
     """For entries made by mistake. A real deal that ends is closed (won/lost/abandoned)
     by the process engine, keeping its history."""
+    if opportunity.referrals.exists() or opportunity.payments.exists():
+        raise Conflict(
+            _("Partner referrals or payments collected are recorded on this deal; it stays.")
+        )
     audit.record(
         actor=actor,
         entity="opportunity",

@@ -40,9 +40,9 @@ def flag_message(flag: Flag, report: PartnerStatement) -> str:
         )
     if flag.code == "overpaid":
         return _(
-            "More was paid out for this period (%(paid)s) than is payable now (%(payable)s): "
-            "its collections were corrected after the payout. Settle the difference with the "
-            "partner."
+            "More was paid out for this period (%(paid)s) than is payable now (%(payable)s): its "
+            "figures changed after the payout (a deal's amount, the partner's employer or the "
+            "programme's rates). Settle the difference with the partner."
         ) % {"paid": f"{report.paid:,.2f}", "payable": f"{report.payable:,.2f}"}
     if flag.code == "period_open":
         return _(

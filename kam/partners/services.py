@@ -447,6 +447,12 @@ def payout_record(
             field="period",
         )
     day = _past_day(paid_on, field="paid_on") or clock.today()
+    if day <= span.end:
+        raise ValidationFailed(
+            _("A payout for %(period)s is paid after the period ends; enter a day from %(day)s on.")
+            % {"period": span.key, "day": (span.end + dt.timedelta(days=1)).isoformat()},
+            field="paid_on",
+        )
     reference = validation.text(reference, field="reference", max_length=REFERENCE_MAX)
     report = partner_statement(partner, span)
     if report.due <= 0:
