@@ -93,6 +93,24 @@ def _require_admin(actor, message: str) -> None:
         raise PermissionDenied(message)
 
 
+def _delete_on_deal(actor, instance, entity: str, fields: tuple[str, ...]) -> None:
+    """Delete a record of a deal (a referral, a payment) and write the event that keeps
+    what it was in the deal's history."""
+    before = audit.snapshot(instance, fields)
+    pk, opp_id = instance.pk, instance.opportunity_id
+    account_id = instance.opportunity.account_id
+    instance.delete()
+    audit.record(
+        actor=actor,
+        entity=entity,
+        entity_id=pk,
+        action="deleted",
+        before=before,
+        opportunity_id=opp_id,
+        account_id=account_id,
+    )
+
+
 # --- partners ------------------------------------------------------------------------
 
 
@@ -252,19 +270,7 @@ def referral_remove(*, actor, referral: Referral) -> None:
             _("Money was already paid out on this referral (%(periods)s); it cannot be removed.")
             % {"periods": ", ".join(paid)}
         )
-    before = audit.snapshot(referral, REFERRAL_FIELDS)
-    pk, opp_id = referral.pk, referral.opportunity_id
-    account_id = referral.opportunity.account_id
-    referral.delete()
-    audit.record(
-        actor=actor,
-        entity="referral",
-        entity_id=pk,
-        action="deleted",
-        before=before,
-        opportunity_id=opp_id,
-        account_id=account_id,
-    )
+    _delete_on_deal(actor, referral, "referral", REFERRAL_FIELDS)
 
 
 @transaction.atomic
@@ -393,19 +399,7 @@ def payment_delete(*, actor, payment: Payment) -> None:
                     )
                     % {"partner": referral.partner.name, "period": payout.period}
                 )
-    before = audit.snapshot(payment, PAYMENT_FIELDS)
-    pk, opp_id = payment.pk, payment.opportunity_id
-    account_id = payment.opportunity.account_id
-    payment.delete()
-    audit.record(
-        actor=actor,
-        entity="payment",
-        entity_id=pk,
-        action="deleted",
-        before=before,
-        opportunity_id=opp_id,
-        account_id=account_id,
-    )
+    _delete_on_deal(actor, payment, "payment", PAYMENT_FIELDS)
 
 
 # --- payouts ---------------------------------------------------------------------------

@@ -42,9 +42,11 @@ def won_deal(rep, account, name: str, amount: str, won: dt.datetime):
     return opp
 
 
-def pay(actor, opp, amount: str, day: dt.date):
+def pay(actor, opp, amount: str, day: dt.date, reference: str = ""):
     with clock.freeze(at(day.year, day.month, day.day, 16)):
-        return services.payment_record(actor=actor, opportunity=opp, amount=amount, date=day)
+        return services.payment_record(
+            actor=actor, opportunity=opp, amount=amount, date=day, reference=reference
+        )
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ Every write goes through kam.partners.services; a refused one changes nothing.""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,49 +16,17 @@ from django.utils.html import escape
 from kam.accounts.services import account_create
 from kam.core import clock
 from kam.core.models import Event
-from kam.opportunities import process
 from kam.opportunities.services import opportunity_create
 from kam.partners import present, services
 from kam.partners.models import Payment
 from kam.web.views import payments as payments_view
+from tests.partners.conftest import TODAY, at, pay, won_deal
 
-CST = ZoneInfo("Asia/Shanghai")
 NBSP = "\u00a0"
 
 
-def at(y: int, mo: int, d: int, h: int = 10) -> dt.datetime:
-    return dt.datetime(y, mo, d, h, 0, tzinfo=CST)
-
-
 # The page is looked at on 2026-08-10: 2026H1 has ended and can be paid out.
-TODAY = at(2026, 8, 10)
 WON = at(2026, 2, 10)
-
-
-def won_deal(rep, account, name: str, amount: str, won: dt.datetime):
-    """A deal brought in at negotiation and won (contract signed) at `won`."""
-    with clock.freeze(won - dt.timedelta(days=30)):
-        opp = opportunity_create(
-            actor=rep,
-            account=account,
-            name=name,
-            amount=amount,
-            expected_close=won.date(),
-            stage="negotiation",
-            buyer_stage="negotiation",
-        )
-    with clock.freeze(won):
-        process.milestone_record(actor=rep, opportunity=opp, kind="contract_signed")
-        process.opportunity_close(actor=rep, opportunity=opp, outcome="won")
-    opp.refresh_from_db()
-    return opp
-
-
-def pay(actor, opp, amount: str, day: dt.date, reference: str = "") -> Payment:
-    with clock.freeze(at(day.year, day.month, day.day, 16)):
-        return services.payment_record(
-            actor=actor, opportunity=opp, amount=amount, date=day, reference=reference
-        )
 
 
 def partner(actor, name: str, *, employer=None):
