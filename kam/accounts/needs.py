@@ -175,13 +175,7 @@ def satisfaction_record_get(account: Account, record_id: int) -> SatisfactionRec
 
 def _day(value: Any, *, field: str) -> dt.date:
     """The day the customer said it: today when not given, never in the future."""
-    day = validation.date(value, field=field) or clock.today()
-    if day > clock.today():
-        raise ValidationFailed(
-            _("This date is in the future; enter the day it happened (today at the latest)."),
-            field=field,
-        )
-    return day
+    return validation.past_date(value, field=field) or clock.today()
 
 
 @transaction.atomic

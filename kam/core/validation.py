@@ -96,6 +96,19 @@ def date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
         raise ValidationFailed(_("Enter a date as YYYY-MM-DD."), field=field) from None
 
 
+def past_date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
+    """A day that has happened (today at the latest); None when not given."""
+    from kam.core import clock
+
+    day = date(value, field=field, required=required)
+    if day is not None and day > clock.today():
+        raise ValidationFailed(
+            _("This date is in the future; enter the day it happened (today at the latest)."),
+            field=field,
+        )
+    return day
+
+
 def unique_code(
     value: Any, *, field: str, model: type[models.Model], instance=None, message: str
 ) -> str | None:

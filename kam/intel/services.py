@@ -30,13 +30,7 @@ SOURCE_FIELDS = ("contact", "confirmed_on", "note")
 
 def _day(value: Any, *, field: str) -> dt.date:
     """A date that has happened: today when not given, never in the future."""
-    day = validation.date(value, field=field) or clock.today()
-    if day > clock.today():
-        raise ValidationFailed(
-            _("This date is in the future; enter the day it happened (today at the latest)."),
-            field=field,
-        )
-    return day
+    return validation.past_date(value, field=field) or clock.today()
 
 
 def _flag(value: Any, *, field: str) -> bool:

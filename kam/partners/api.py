@@ -87,7 +87,7 @@ class PartnerOut(Schema):
 
     @staticmethod
     def resolve_programme_name(obj) -> str:
-        return str(programmes.programme(obj.programme).name.get(_lang()))
+        return programmes.programme_name(obj.programme)
 
 
 class PartnerRow(PartnerOut):
@@ -239,12 +239,6 @@ class PaymentsOut(Schema):
 
 
 # --- helpers -------------------------------------------------------------------------
-
-
-def _lang() -> str:
-    from django.utils.translation import get_language
-
-    return get_language() or "en"
 
 
 def _partner(request, partner_id: int) -> Partner:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from kam.core import clock
 from kam.core.errors import ValidationFailed
+from kam.core.i18n import show
 from kam.core.periods import Period, named_period
 from kam.methodology.commission import ProgrammeConfig, ProgrammeModel
 from kam.opportunities.models import Status
@@ -44,6 +45,15 @@ def programme(key: str) -> ProgrammeConfig:
     return programmes.programmes.get(key) or programmes.programmes[programmes.default]
 
 
+def programme_name(key: str) -> str:
+    """The partner's programme as the user reads it (zh-Hans or en)."""
+    return show(programme(key).name)
+
+
+def programme_choices() -> list[tuple[str, str]]:
+    return [(key, show(p.name)) for key, p in model().programmes.items()]
+
+
 def period_of_key(key: str) -> Period:
     return named_period(key)
 
@@ -69,7 +79,7 @@ def settlement_period(partner, key, *, field: str = "period") -> Period:
         raise ValidationFailed(
             _("%(programme)s settles by %(unit)s; ask for %(example)s.")
             % {
-                "programme": config.name.get(_language()),
+                "programme": show(config.name),
                 "unit": _("half-year") if wanted_half else _("year"),
                 "example": example,
             },
@@ -108,9 +118,3 @@ def employs(partner, opportunity) -> bool:
     return partner.employer_account_id is not None and (
         partner.employer_account_id == opportunity.account_id
     )
-
-
-def _language() -> str:
-    from django.utils.translation import get_language
-
-    return get_language() or "en"

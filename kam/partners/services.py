@@ -54,16 +54,6 @@ PAYMENT_FIELDS = ("date", "amount", "reference")
 # --- checks --------------------------------------------------------------------------
 
 
-def _past_day(value: Any, *, field: str, required: bool = False) -> dt.date | None:
-    day = validation.date(value, field=field, required=required)
-    if day is not None and day > clock.today():
-        raise ValidationFailed(
-            _("This date is in the future; enter the day it happened (today at the latest)."),
-            field=field,
-        )
-    return day
-
-
 def _clean_partner(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in data.items():
@@ -78,7 +68,7 @@ def _clean_partner(data: dict[str, Any]) -> dict[str, Any]:
         elif name == "notes":
             out[name] = validation.text(value, field=name, max_length=NOTE_MAX)
         elif name == "agreement_date":
-            out[name] = _past_day(value, field=name)
+            out[name] = validation.past_date(value, field=name)
         elif name == "programme":
             out[name] = rules.programme_key(value, field=name)
         elif name in ("owner", "employer_account"):
@@ -197,7 +187,7 @@ def referral_add(
     deal, one direct referral per deal (two partners paid a direct commission on
     the same money would be paid twice), the deal in the programme's currency."""
     kind = validation.choice(kind, field="kind", choices=Kind, allow_blank=False)
-    day = _past_day(referred_on, field="referred_on") or clock.today()
+    day = validation.past_date(referred_on, field="referred_on") or clock.today()
     note = validation.text(note, field="note", max_length=NOTE_MAX)
     programme = rules.programme(partner.programme)
     if opportunity.currency != programme.currency:
@@ -343,7 +333,7 @@ def payment_record(
     value = validation.money(amount, field="amount", required=True)
     if value is None or value <= 0:
         raise ValidationFailed(_("Enter an amount above zero."), field="amount")
-    day = _past_day(date, field="date") or clock.today()
+    day = validation.past_date(date, field="date") or clock.today()
     won_on = rules.won_on(opp)
     if won_on is not None and day < won_on:
         raise ValidationFailed(
@@ -440,7 +430,7 @@ def payout_record(
             % {"period": span.key, "day": (span.end + dt.timedelta(days=1)).isoformat()},
             field="period",
         )
-    day = _past_day(paid_on, field="paid_on") or clock.today()
+    day = validation.past_date(paid_on, field="paid_on") or clock.today()
     if day <= span.end:
         raise ValidationFailed(
             _("A payout for %(period)s is paid after the period ends; enter a day from %(day)s on.")

@@ -22,7 +22,6 @@ from kam.opportunities.selectors import opportunities_for_user
 from kam.partners import programmes, services
 from kam.partners.models import NAME_MAX, NOTE_MAX, REFERENCE_MAX, TERMS_MAX, Kind, Partner
 from kam.users.models import User
-from kam.web import presenters
 from kam.web.forms import DateInput, SearchInput, ServiceForm, UserChoiceField, owner_queryset
 
 # The services name fields after the API; the forms after the model.
@@ -61,13 +60,8 @@ class DealChoiceField(forms.ModelChoiceField):
         return f"{obj.name} — {obj.account.name}"
 
 
-def programme_choices() -> list[tuple[str, str]]:
-    lang = presenters.language()
-    return [(key, p.name.get(lang)) for key, p in programmes.model().programmes.items()]
-
-
-def programme_name(key: str) -> str:
-    return programmes.programme(key).name.get(presenters.language())
+programme_choices = programmes.programme_choices
+programme_name = programmes.programme_name
 
 
 def employer_queryset(user, current_id: int | None = None) -> QuerySet[Account]:
