@@ -119,6 +119,93 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _actor(name: str | None):
+    """The user a CLI import or export acts as: the one named, or the only admin."""
+    from kam.core.errors import NotFound
+    from kam.users.models import Role, User
+
+    if name:
+        user = User.objects.filter(username=name, is_active=True).first()
+        if user is None:
+            raise NotFound(f"No active user named {name!r}; see 'kam user add --help'.")
+        return user
+    admins = list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("id")[:2])
+    if len(admins) != 1:
+        raise NotFound(
+            "Say who imports with --as USER (the records' history names them); "
+            + (
+                "there is no admin yet: create one with 'kam user add NAME --role admin'."
+                if not admins
+                else "there are several admins."
+            )
+        )
+    return admins[0]
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from kam.transfer.cli_import import run_import
+
+    _migrate()
+    return run_import(
+        args.file,
+        actor=_actor(args.as_user),
+        kind=args.kind,
+        valid_only=args.valid_only,
+        dry_run=args.dry_run,
+        out=sys.stdout,
+    )
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    _migrate()
+    path = Path(args.file)
+    if path.suffix.lower() == ".json":
+        from kam.transfer.dump import write_dump
+
+        summary = write_dump(path)
+    elif path.suffix.lower() == ".xlsx":
+        from kam.transfer.workbook import write_workbook
+
+        summary = write_workbook(path, user=_actor(args.as_user) if args.as_user else None)
+    else:
+        from kam.core.errors import ValidationFailed
+
+        raise ValidationFailed(
+            f"Export to a .xlsx (a workbook of every list) or a .json file (a dump that "
+            f"'kam restore' loads), not {path.name!r}.",
+            field="file",
+        )
+    print(summary)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from kam.transfer.backup import backup
+
+    _migrate()
+    print(backup(args.file))
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    path = Path(args.file)
+    if path.suffix.lower() == ".json":
+        from kam.transfer.dump import load_dump
+
+        _migrate()
+        print(load_dump(path))
+    else:
+        from kam.transfer.backup import restore_backup
+
+        print(restore_backup(path, replace=args.replace))
+        _migrate()  # a backup from an older KAM: bring its schema up to this one
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -161,6 +248,50 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="load the demo data into an empty database")
     demo.set_defaults(func=cmd_demo)
+
+    imp = sub.add_parser(
+        "import",
+        help="import accounts, contacts, opportunities or revenue from .xlsx/.csv "
+        "(checked in full first; nothing is written unless every row is valid)",
+    )
+    imp.add_argument("file", help="an .xlsx (one sheet per kind) or a .csv (UTF-8 or GB18030)")
+    imp.add_argument(
+        "--kind",
+        choices=["accounts", "contacts", "opportunities", "revenue"],
+        help="what a .csv holds (default: told by its headers)",
+    )
+    imp.add_argument(
+        "--as", dest="as_user", help="the user the import acts as (default: the admin)"
+    )
+    imp.add_argument(
+        "--valid-only", action="store_true", help="import the valid rows, skip those with errors"
+    )
+    imp.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    imp.set_defaults(func=cmd_import)
+
+    exp = sub.add_parser(
+        "export", help="export everything: FILE.xlsx (every list) or FILE.json (for kam restore)"
+    )
+    exp.add_argument("file", help="the file to write, .xlsx or .json")
+    exp.add_argument(
+        "--as", dest="as_user", help="an .xlsx holds what this user sees (default: everything)"
+    )
+    exp.set_defaults(func=cmd_export)
+
+    bak = sub.add_parser(
+        "backup", help="copy the database while it serves (SQLite online backup, or pg_dump)"
+    )
+    bak.add_argument("file", nargs="?", help="where to write (default: <data>/backups/…)")
+    bak.set_defaults(func=cmd_backup)
+
+    res = sub.add_parser(
+        "restore", help="restore a backup, or load a .json export into an empty instance"
+    )
+    res.add_argument("file", help="a file written by 'kam backup' or 'kam export FILE.json'")
+    res.add_argument(
+        "--replace", action="store_true", help="replace the data this instance holds now"
+    )
+    res.set_defaults(func=cmd_restore)
 
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

@@ -203,6 +203,12 @@ KAM_MODEL_OVERRIDE_DIR = DATA_DIR / "models"
 # interest): in the data folder, served only through views that check the user.
 KAM_UPLOAD_DIR = DATA_DIR / "uploads"
 KAM_MAX_UPLOAD_BYTES = int(os.environ.get("KAM_MAX_UPLOAD_BYTES") or 10 * 1024 * 1024)
+# Spreadsheets to import (.xlsx/.csv): the file's size, and what an .xlsx (a zip) may
+# unpack to — checked on its directory before anything is unpacked.
+KAM_MAX_IMPORT_BYTES = int(os.environ.get("KAM_MAX_IMPORT_BYTES") or 30 * 1024 * 1024)
+KAM_MAX_IMPORT_UNPACKED_BYTES = int(
+    os.environ.get("KAM_MAX_IMPORT_UNPACKED_BYTES") or 300 * 1024 * 1024
+)
 KAM_DEFAULT_PAGE_SIZE = 50
 KAM_MAX_PAGE_SIZE = 200
 

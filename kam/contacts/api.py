@@ -17,6 +17,7 @@ router = Router(tags=["contacts"])
 
 
 class ContactFields(Schema):
+    code: str | None = Field(None, max_length=64)
     title: str | None = Field(None, max_length=100)
     department: str | None = Field(None, max_length=100)
     reports_to_id: int | None = None
@@ -45,6 +46,7 @@ class ContactOut(Schema):
     account_id: int
     account_name: str
     name: str
+    code: str | None
     title: str
     department: str
     reports_to_id: int | None

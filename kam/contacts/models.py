@@ -35,6 +35,9 @@ class Contact(BaseModel):
         related_name="contacts",
     )
     name = models.CharField(_("name"), max_length=100)
+    # Your own reference for this person (e.g. the CRM's id): a re-import updates the
+    # contact with this code instead of adding another.
+    code = models.CharField(_("code"), max_length=64, null=True, blank=True, unique=True)
     title = models.CharField(_("title"), max_length=100, blank=True, default="")
     department = models.CharField(_("department"), max_length=100, blank=True, default="")
     reports_to = models.ForeignKey(

@@ -14,6 +14,7 @@ from kam.core.errors import ValidationFailed
 
 EDITABLE_FIELDS = (
     "name",
+    "code",
     "title",
     "department",
     "reports_to",
@@ -29,7 +30,7 @@ EDITABLE_FIELDS = (
 )
 
 
-def _clean(data: dict[str, Any]) -> dict[str, Any]:
+def _clean(data: dict[str, Any], *, instance: Contact | None = None) -> dict[str, Any]:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not contact fields: {sorted(unknown)}")
@@ -37,6 +38,14 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     for name, value in data.items():
         if name == "name":
             out[name] = validation.text(value, field=name, max_length=100, required=True)
+        elif name == "code":
+            out[name] = validation.unique_code(
+                value,
+                field=name,
+                model=Contact,
+                instance=instance,
+                message=_("Another contact already uses the code “%(code)s”."),
+            )
         elif name in ("title", "department", "phone"):
             out[name] = validation.text(
                 value, field=name, max_length=100 if name != "phone" else 50
@@ -117,7 +126,7 @@ def contact_create(*, actor, account, name: str, **fields: Any) -> Contact:
 
 @transaction.atomic
 def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
-    data = _clean(changes)
+    data = _clean(changes, instance=contact)
     if data.get("status") == ContactStatus.ACTIVE and "left_at" not in data:
         data["left_at"] = None  # coming back clears the old leaving date
     before, after = audit.apply_changes(contact, data)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
 from kam.core.errors import Conflict, ValidationFailed
+from kam.core.i18n import show
 from kam.core.permissions import check_assignable
 from kam.methodology import registry
 from kam.opportunities import rules
@@ -221,3 +222,176 @@ def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
         account_id=opportunity.account_id,
     )
     opportunity.delete()
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    """The moment a day-dated fact is recorded at: 09:00 local time that day."""
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(9, 0)))
+
+
+@transaction.atomic
+def opportunity_bring_in(
+    *,
+    actor,
+    account,
+    name: str,
+    amount: Any,
+    expected_close: Any,
+    playbook: str | None = None,
+    stage: str | None = None,
+    stage_dates: list[dt.date] | None = None,
+    status: str = "open",
+    closed_on: dt.date | None = None,
+    close_reason: str = "",
+    **fields: Any,
+) -> Opportunity:
+    """Record a deal that was under way (or already closed) before KAM, with its past.
+
+    `stage_dates` are the days each stage was entered, from the playbook's first stage
+    to `stage` (one date: only the day the current stage was entered). The history gets
+    the created event on the first day and an `advanced` event on each later one, so
+    the dashboard's progress, the stage durations and the stalled rule read an imported
+    deal like one worked in KAM. A closed deal (won, lost, abandoned) gets its `closed`
+    event on `closed_on`; won means at or past the playbook's winning stage."""
+    from kam.opportunities.models import Status
+
+    playbook_key = playbook or registry.default_playbook_key()
+    if playbook_key not in registry.playbook_keys():
+        raise ValidationFailed(
+            _("Unknown playbook “%(value)s”; use one of: %(keys)s.")
+            % {"value": playbook_key, "keys": ", ".join(registry.playbook_keys())},
+            field="playbook",
+        )
+    book = registry.playbook(playbook_key)
+    stage = stage or book.first_stage.key
+    if stage not in book.stage_keys:
+        raise ValidationFailed(
+            _("Unknown stage “%(value)s” for playbook %(book)s; use one of: %(keys)s.")
+            % {"value": stage, "book": playbook_key, "keys": ", ".join(book.stage_keys)},
+            field="stage",
+        )
+    position = book.stage_keys.index(stage)
+    days = list(stage_dates or [])
+    if len(days) not in (0, 1, position + 1):
+        raise ValidationFailed(
+            _(
+                "Give one date (the day the current stage was entered) or one per stage from "
+                "%(first)s to %(stage)s: %(n)d dates, not %(given)d."
+            )
+            % {
+                "first": show(book.first_stage.name),
+                "stage": show(book.stage(stage).name),
+                "n": position + 1,
+                "given": len(days),
+            },
+            field="stage_dates",
+        )
+    if any(later < earlier for earlier, later in zip(days, days[1:], strict=False)):
+        raise ValidationFailed(
+            _("The stage dates go back in time; list them from the first stage to the current."),
+            field="stage_dates",
+        )
+    if days and days[-1] > clock.today():
+        raise ValidationFailed(
+            _("The stage cannot have been entered in the future."), field="stage_dates"
+        )
+    if status not in Status.values:
+        raise ValidationFailed(
+            _("Use one of: %(choices)s.") % {"choices": ", ".join(Status.values)}, field="status"
+        )
+    closed = status != Status.OPEN
+    if closed:
+        closed_on = validation.past_date(closed_on, field="closed_on", required=True)
+        assert closed_on is not None
+        if days and closed_on < days[-1]:
+            raise ValidationFailed(
+                _("The deal closed before it entered its current stage; check the dates."),
+                field="closed_on",
+            )
+        close_reason = validation.text(
+            close_reason, field="close_reason", max_length=2000, required=status != Status.WON
+        )
+        winning = book.winning_stage
+        if (
+            status == Status.WON
+            and winning is not None
+            and position < book.stage_keys.index(winning.key)
+        ):
+            raise ValidationFailed(
+                _(
+                    "A won deal has passed %(stage)s (the contract is signed there); it is at "
+                    "%(current)s."
+                )
+                % {"stage": show(winning.name), "current": show(book.stage(stage).name)},
+                field="stage",
+            )
+    elif closed_on is not None:
+        raise ValidationFailed(
+            _("An open deal has no closing date; clear it or set the status."), field="closed_on"
+        )
+    else:
+        close_reason = validation.text(close_reason, field="close_reason", max_length=2000)
+        if close_reason:
+            raise ValidationFailed(
+                _("An open deal has no close reason; clear it or set the status."),
+                field="close_reason",
+            )
+    if len(days) <= 1:
+        entered = [(stage, days[0] if days else None)]
+    else:
+        entered = list(zip(book.stage_keys[: position + 1], days, strict=True))
+    first_stage, first_day = entered[0]
+    at = _day_start(first_day) if first_day else clock.now()
+    with clock.freeze(at):
+        opp = opportunity_create(
+            actor=actor,
+            account=account,
+            name=name,
+            amount=amount,
+            expected_close=expected_close,
+            playbook=playbook_key,
+            stage=first_stage,
+            stage_entered_at=at,
+            **fields,
+        )
+    for key, day in entered[1:]:
+        at = _day_start(day)
+        before = {"stage": opp.stage, "stage_entered_at": audit.jsonable(opp.stage_entered_at)}
+        opp.stage, opp.stage_entered_at, opp.updated_at = key, at, at
+        opp.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+        with clock.freeze(at):
+            audit.record(
+                actor=actor,
+                entity="opportunity",
+                entity_id=opp.pk,
+                action="advanced",
+                before=before,
+                after={"stage": key, "stage_entered_at": audit.jsonable(at)},
+                note=_("Imported: the stage was entered on this day."),
+                opportunity_id=opp.pk,
+                account_id=opp.account_id,
+            )
+    if closed:
+        at = max(_day_start(closed_on), opp.stage_entered_at)
+        opp.status, opp.closed_at, opp.close_reason, opp.updated_at = (
+            status,
+            at,
+            close_reason,
+            at,
+        )
+        opp.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+        with clock.freeze(at):
+            audit.record(
+                actor=actor,
+                entity="opportunity",
+                entity_id=opp.pk,
+                action="closed",
+                before={"status": Status.OPEN},
+                after={"status": status},
+                note=close_reason or _("Imported: closed on this day."),
+                opportunity_id=opp.pk,
+                account_id=opp.account_id,
+            )
+    return opp
