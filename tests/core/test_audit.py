@@ -1,4 +1,7 @@
+import datetime as dt
+
 import pytest
+from django.utils import timezone
 
 from kam.core.models import Event
 
@@ -27,3 +30,22 @@ def test_every_service_write_leaves_one_event(world, book):
     assert event.actor_id == opp.owner_id
     assert event.opportunity_id == opp.pk
     assert event.after["stage"] == "development"
+
+
+def test_a_frozen_clock_holds_only_in_the_thread_that_froze_it():
+    # given: one thread pins the clock to 2020 (as an import recording history does)
+    import threading
+
+    from kam.core import clock
+
+    pinned = timezone.make_aware(dt.datetime(2020, 1, 1, 9, 0))
+    seen: list = []
+    with clock.freeze(pinned):
+        # when: another thread (another request) asks the time meanwhile
+        other = threading.Thread(target=lambda: seen.append(clock.now()))
+        other.start()
+        other.join()
+        mine = clock.now()
+    # then: only the freezing thread sees 2020
+    assert mine == pinned
+    assert seen[0].year >= 2026
