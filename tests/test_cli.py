@@ -103,6 +103,7 @@ def test_serve_migrates_a_fresh_folder_and_answers_the_api(tmp_path):
     token = run(tmp_path, "token", "li").stdout.split()[-1]
     port = _free_port()
     env = {**os.environ, "KAM_DATA_DIR": str(tmp_path)}
+    env.pop("KAM_DATABASE_URL", None)  # the SQLite database `run` made the user in
     server = subprocess.Popen([*KAM, "serve", "--port", str(port)], env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -118,7 +119,9 @@ def test_serve_migrates_a_fresh_folder_and_answers_the_api(tmp_path):
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail("kam serve did not answer: " + (server.stdout.read() or ""))
+                    server.terminate()  # read() of a running server's output never ends
+                    output = server.communicate(timeout=20)[0]
+                    pytest.fail("kam serve did not answer: " + (output or ""))
                 time.sleep(0.3)
         # then
         assert body == {"items": [], "count": 0, "page": 1, "page_size": 50}

@@ -11,7 +11,9 @@ from kam.web.views import (
     grading,
     health,
     home,
+    imports,
     intel,
+    list_export,
     opportunities,
     partner_export,
     partners,
@@ -31,8 +33,28 @@ urlpatterns = [
     path("pipeline/", pipeline.pipeline_dashboard_view, name="pipeline-dashboard"),
     path("pipeline/deals/", pipeline.pipeline_deals_view, name="pipeline-deals"),
     path("pipeline/export.xlsx", pipeline_export.pipeline_export_view, name="pipeline-export"),
+    # import from Excel/CSV: the form, the preview and the import of a kept file, templates
+    path("import/", imports.import_view, name="import"),
+    path(
+        "import/template-<str:language>.xlsx", imports.import_template_view, name="import-template"
+    ),
+    path(
+        "import/template-<str:kind>-<str:language>.csv",
+        imports.import_template_csv_view,
+        name="import-template-csv",
+    ),
+    path("import/<str:token>/", imports.import_preview_view, name="import-preview"),
     path("accounts/", accounts.account_list_view, name="account-list"),
     path("accounts/new/", accounts.account_create_view, name="account-create"),
+    # every list as a workbook, with the list's filters (kam/web/views/list_export.py)
+    path("accounts/export.xlsx", list_export.account_export_view, name="account-export"),
+    path("accounts/grading/export.xlsx", list_export.grading_export_view, name="grading-export"),
+    path(
+        "opportunities/export.xlsx", list_export.opportunity_export_view, name="opportunity-export"
+    ),
+    path("alerts/export.xlsx", list_export.alert_export_view, name="alert-export"),
+    path("partners/export.xlsx", list_export.partner_export_view, name="partner-export"),
+    path("segments/export.xlsx", list_export.segment_export_view, name="segment-export"),
     # account grading (SPEC §6): the value pyramid, Pareto and grades; revenue records
     path("accounts/grading/", grading.grading_dashboard_view, name="account-grading"),
     path(

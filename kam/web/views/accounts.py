@@ -33,11 +33,17 @@ def _industries(user) -> list[str]:
     )
 
 
+def account_filters(request) -> tuple[AccountFilterForm, dict[str, str]]:
+    """The list's filters from the query string (a value the form does not know is
+    ignored): the list and its Excel export both read them here."""
+    form = AccountFilterForm(request.GET or None, industries=_industries(request.user))
+    return form, form.filters()
+
+
 @login_required
 @require_safe
 def account_list_view(request):
-    form = AccountFilterForm(request.GET or None, industries=_industries(request.user))
-    filters = form.filters()
+    form, filters = account_filters(request)
     page = paginate(request, account_list(request.user, **filters))
     context = {
         "form": form,

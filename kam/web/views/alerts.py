@@ -166,11 +166,17 @@ def _rows(scan_rows) -> list[AlertListRow]:
     return out
 
 
+def alert_filters(request) -> tuple[AlertFilterForm, dict[str, Any]]:
+    """The list's filters from the query string (a value the form does not know is
+    ignored): the list and its Excel export both read them here."""
+    form = AlertFilterForm(request.GET or None, actor=request.user)
+    return form, form.filters()
+
+
 @login_required
 @require_safe
 def alert_list_view(request):
-    form = AlertFilterForm(request.GET or None, actor=request.user)
-    filters = form.filters()
+    form, filters = alert_filters(request)
     scan = alert_scan(request.user, **filters)
     page = paginate(request, scan.rows, per_page=PAGE_SIZE)
     counts = [

@@ -359,15 +359,18 @@ def chart_data(report: grading.GradingReport, names: dict[str, str]) -> dict:
     }
 
 
-@login_required
-@require_safe
-def grading_dashboard_view(request):
+def dashboard_period(request) -> tuple[PeriodForm, grading.Period]:
+    """The dashboard's period from the query string (the last 12 months when it is
+    missing or wrong): the dashboard and its Excel export both read it here."""
     form = PeriodForm(request.GET or None)
-    period = form.period()
-    report = grading.grading_report(request.user, period)
+    return form, form.period()
+
+
+def dashboard_rows(report: grading.GradingReport) -> list[DashboardRow]:
+    """Every visible account's rank, pyramid tier and grade, highest revenue first."""
     grades = grading.grades_for_book(report.book_rows)
     names = tier_names()
-    rows = [
+    return [
         DashboardRow(
             id=r.id,
             name=r.name,
@@ -380,6 +383,15 @@ def grading_dashboard_view(request):
         )
         for r in report.rows
     ]
+
+
+@login_required
+@require_safe
+def grading_dashboard_view(request):
+    form, period = dashboard_period(request)
+    report = grading.grading_report(request.user, period)
+    rows = dashboard_rows(report)
+    names = tier_names()
     page = Paginator(rows, TABLE_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -17,11 +17,17 @@ from kam.web.views.common import domain_errors, int_param, paginate, render_list
 from kam.web.views.process import render_detail
 
 
+def opportunity_filters(request) -> tuple[OpportunityFilterForm, dict]:
+    """The list's filters from the query string (a value the form does not know is
+    ignored): the list and its Excel export both read them here."""
+    form = OpportunityFilterForm(request.GET or None, actor=request.user)
+    return form, form.filters()
+
+
 @login_required
 @require_safe
 def opportunity_list_view(request):
-    form = OpportunityFilterForm(request.GET or None, actor=request.user)
-    filters = form.filters()
+    form, filters = opportunity_filters(request)
     page = paginate(request, opportunity_list(request.user, **filters))
     context = {
         "form": form,

@@ -75,11 +75,17 @@ def _visible_accounts(user, ids: Iterable[int | None]) -> set[int]:
 # --- the list ---------------------------------------------------------------------------
 
 
+def partner_filters(request) -> tuple[PartnerFilterForm, dict[str, str]]:
+    """The list's filters from the query string: the list and its Excel export both
+    read them here."""
+    form = PartnerFilterForm(request.GET or None)
+    return form, form.filters()
+
+
 @login_required
 @require_safe
 def partner_list_view(request):
-    form = PartnerFilterForm(request.GET or None)
-    filters = form.filters()
+    form, filters = partner_filters(request)
     page = paginate(request, selectors.partner_list(request.user, **filters))
     visible = _visible_accounts(request.user, (p.employer_account_id for p in page.object_list))
     rows = [
