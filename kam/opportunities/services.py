@@ -83,6 +83,28 @@ def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict
     return out
 
 
+def _playbook(key: str | None):
+    """(key, playbook) for the given key or the default one; unknown keys refused."""
+    playbook_key = key or registry.default_playbook_key()
+    if playbook_key not in registry.playbook_keys():
+        raise ValidationFailed(
+            _("Unknown playbook “%(value)s”; use one of: %(keys)s.")
+            % {"value": playbook_key, "keys": ", ".join(registry.playbook_keys())},
+            field="playbook",
+        )
+    return playbook_key, registry.playbook(playbook_key)
+
+
+def _check_stage(book, stage: str) -> str:
+    if stage not in book.stage_keys:
+        raise ValidationFailed(
+            _("Unknown stage “%(value)s” for playbook %(book)s; use one of: %(keys)s.")
+            % {"value": stage, "book": book.key, "keys": ", ".join(book.stage_keys)},
+            field="stage",
+        )
+    return stage
+
+
 @transaction.atomic
 def opportunity_create(
     *,
@@ -102,23 +124,12 @@ def opportunity_create(
     `stage` / `stage_entered_at` exist for bringing in deals that were already under
     way before KAM (import, demo): the deal is recorded where it stands, and its
     created event says so. Moving a deal afterwards is the process engine's job."""
-    playbook_key = playbook or registry.default_playbook_key()
-    if playbook_key not in registry.playbook_keys():
-        raise ValidationFailed(
-            _("Unknown playbook “%(value)s”; use one of: %(keys)s.")
-            % {"value": playbook_key, "keys": ", ".join(registry.playbook_keys())},
-            field="playbook",
-        )
-    book = registry.playbook(playbook_key)
+    playbook_key, book = _playbook(playbook)
     data = _clean({"name": name, "amount": amount, "expected_close": expected_close, **fields})
     owner = owner or actor
     check_assignable(actor, owner)
-    if stage is not None and stage not in book.stage_keys:
-        raise ValidationFailed(
-            _("Unknown stage “%(value)s” for playbook %(book)s; use one of: %(keys)s.")
-            % {"value": stage, "book": playbook_key, "keys": ", ".join(book.stage_keys)},
-            field="stage",
-        )
+    if stage is not None:
+        _check_stage(book, stage)
     if stage_entered_at is not None and stage_entered_at > clock.now():
         raise ValidationFailed(
             _("The stage cannot have been entered in the future."), field="stage_entered_at"
@@ -257,21 +268,8 @@ def opportunity_bring_in(
     event on `closed_on`; won means at or past the playbook's winning stage."""
     from kam.opportunities.models import Status
 
-    playbook_key = playbook or registry.default_playbook_key()
-    if playbook_key not in registry.playbook_keys():
-        raise ValidationFailed(
-            _("Unknown playbook “%(value)s”; use one of: %(keys)s.")
-            % {"value": playbook_key, "keys": ", ".join(registry.playbook_keys())},
-            field="playbook",
-        )
-    book = registry.playbook(playbook_key)
-    stage = stage or book.first_stage.key
-    if stage not in book.stage_keys:
-        raise ValidationFailed(
-            _("Unknown stage “%(value)s” for playbook %(book)s; use one of: %(keys)s.")
-            % {"value": stage, "book": playbook_key, "keys": ", ".join(book.stage_keys)},
-            field="stage",
-        )
+    playbook_key, book = _playbook(playbook)
+    stage = _check_stage(book, stage or book.first_stage.key)
     position = book.stage_keys.index(stage)
     days = list(stage_dates or [])
     if len(days) not in (0, 1, position + 1):
@@ -338,6 +336,8 @@ def opportunity_bring_in(
                 _("An open deal has no close reason; clear it or set the status."),
                 field="close_reason",
             )
+    if closed and not days:  # a closed deal without its stage dates: it stood there then
+        days = [closed_on]
     if len(days) <= 1:
         entered = [(stage, days[0] if days else None)]
     else:

@@ -32,6 +32,7 @@ from django.utils.translation import gettext_lazy
 from kam.accounts.models import AccountType, Nature, Size
 from kam.contacts.models import ContactStatus, Disc, Layer
 from kam.core.errors import ValidationFailed
+from kam.core.spreadsheet import FORMULA_PREFIXES
 from kam.opportunities.models import Status
 
 LANGUAGES = ("zh-hans", "en")
@@ -194,18 +195,22 @@ def kind_for_title(title: Any) -> Kind | None:
     return None
 
 
-def guess_kind(headers: Iterable[Any]) -> Kind | None:
+def guess_kind(headers: Iterable[Any], *, partial: bool = False) -> Kind | None:
     """The kind whose columns these headers match best (all its required columns
-    present), for a CSV whose kind is not given."""
+    present), for a CSV whose kind is not given. With `partial` (a CSV: it holds one
+    kind), a kind missing a required column counts too, and wins when it matches more
+    headers: a file of deals that lacks its amount column is still a file of deals (the
+    importer then names the missing column), not one of accounts because Code and Name
+    match those too."""
     seen = {normalise(h) for h in headers if h not in (None, "")}
-    best: tuple[int, Kind] | None = None
+    best: tuple[tuple[int, bool], Kind] | None = None
     for kind in KINDS.values():
         index = header_index(kind)
         keys = {index[h] for h in seen if h in index}
         required = {c.key for c in kind.columns if c.required}
-        if not required <= keys:
+        if not keys or not (partial or required <= keys):
             continue
-        score = len(keys)
+        score = (len(keys), required <= keys)
         if best is None or score > best[0]:
             best = (score, kind)
     return best[1] if best else None
@@ -238,7 +243,12 @@ def as_text(value: Any) -> str:
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
-    return str(value).strip()
+    text = str(value)
+    # KAM's exports write text that a spreadsheet could run ("=…", "+86 …") behind a
+    # quote (spreadsheet.safe_cell); reading it back drops that quote.
+    if text.startswith("'") and text[1:2] in FORMULA_PREFIXES:
+        text = text[1:]
+    return text.strip()
 
 
 def as_date(value: Any) -> dt.date | None:
@@ -279,8 +289,10 @@ def as_money(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         raise ValidationFailed(_("Enter a number, e.g. 1250000.00."))
     if isinstance(value, float):
+        if not abs(value) < 1e14:  # also NaN and infinity: not read as a blank cell
+            raise ValidationFailed(_("The amount is too large."))
         # Excel stores numbers as binary floats: 0.1 + 0.2 is what it shows, rounded.
-        return Decimal(repr(value)).quantize(Decimal("0.01")) if abs(value) < 1e14 else None
+        return Decimal(repr(value)).quantize(Decimal("0.01"))
     if isinstance(value, int):
         return Decimal(value)
     text = as_text(value).replace(",", "").replace("，", "").replace("¥", "").replace("￥", "")

@@ -80,6 +80,11 @@ def check_spreadsheet(path: Path, *, name: str | None = None, field: str = "file
         raise ValidationFailed(_("The file is empty."), field=field)
     with path.open("rb") as f:
         head = f.read(4096)
+        # A NUL anywhere makes it binary, not only in the first block (PostgreSQL
+        # refuses NUL in text: it would fail on write, not be reported).
+        binary = b"\x00" in head
+        while extension == "csv" and not binary and (block := f.read(1024 * 1024)):
+            binary = b"\x00" in block
     if extension == "xlsx":
         if not head.startswith(ZIP_MAGIC):
             raise ValidationFailed(
@@ -92,7 +97,7 @@ def check_spreadsheet(path: Path, *, name: str | None = None, field: str = "file
                 field=field,
             )
         _check_zip(path, field=field)
-    elif head.startswith(ZIP_MAGIC) or b"\x00" in head:
+    elif head.startswith(ZIP_MAGIC) or binary:
         raise ValidationFailed(
             _(
                 "“%(name)s” is not a text CSV file (it holds binary data). Save the sheet as "
@@ -165,8 +170,19 @@ def _csv_rows(path: Path, *, field: str) -> Iterator[tuple[Any, ...]]:
     # UTF-8"), a semicolon (Excel in some European locales) or a tab.
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
-    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
-        yield tuple(row)
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            yield tuple(row)
+    except csv.Error:  # a cell over csv.field_size_limit(): most often a quote left open
+        raise ValidationFailed(
+            _(
+                "The CSV cannot be read: a cell runs on for more than %(n)s characters, most "
+                'likely a quote (") opened and never closed. Fix it, or save the sheet as CSV '
+                "(UTF-8) again."
+            )
+            % {"n": f"{csv.field_size_limit():,}"},
+            field=field,
+        ) from None
 
 
 def _xlsx_sheets(path: Path, *, field: str) -> list[Sheet]:
@@ -181,13 +197,20 @@ def _xlsx_sheets(path: Path, *, field: str) -> list[Sheet]:
         ) from None
     sheets = []
     for ws in book.worksheets:
-        sheets.append(Sheet(title=ws.title, rows=_xlsx_rows(ws), meta={"book": book}))
+        sheets.append(Sheet(title=ws.title, rows=_xlsx_rows(ws, field=field), meta={"book": book}))
     return sheets
 
 
-def _xlsx_rows(ws) -> Iterator[tuple[Any, ...]]:
-    for row in ws.iter_rows():
-        yield tuple(_value(cell) for cell in row)
+def _xlsx_rows(ws, *, field: str = "file") -> Iterator[tuple[Any, ...]]:
+    # The sheet's XML is parsed as it is read: a damaged part fails here, not on opening.
+    try:
+        for row in ws.iter_rows():
+            yield tuple(_value(cell) for cell in row)
+    except Exception:  # zipfile's CRC error, the XML parser's, openpyxl's own
+        raise ValidationFailed(
+            _("The workbook is damaged (not a readable .xlsx); open it in Excel and save again."),
+            field=field,
+        ) from None
 
 
 def _value(cell) -> Any:

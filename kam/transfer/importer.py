@@ -173,6 +173,7 @@ def write(
         report.problems_left_out = first.problems_left_out
         for mine, checked in zip(report.tallies, first.tallies, strict=False):
             mine.invalid = checked.invalid
+            mine.rows = checked.rows  # the skipped rows are rows of the file too
     return report
 
 
@@ -228,7 +229,11 @@ def _plan(
         if header is None:
             continue  # an empty sheet
         found = cols.KINDS.get(kind or "") if not sheet.title else None
-        found = found or cols.kind_for_title(sheet.title) or cols.guess_kind(header)
+        found = (
+            found
+            or cols.kind_for_title(sheet.title)
+            or cols.guess_kind(header, partial=not sheet.title)
+        )
         title = sheet.title or (found.title(_lang()) if found else report.file_name)
         if found is None:
             if sheet.title and _is_instructions(sheet.title):
@@ -516,6 +521,8 @@ class _Handler:
 
     def account(self, row: _Row, *, editable: bool = False) -> Account:
         ref = row.values.get("account") or ""
+        if not ref:
+            raise ValidationFailed(_("This field is required."), field="account")
         pool = accounts_editable_by(self.actor) if editable else accounts_for_user(self.actor)
         found = pool.filter(code=ref).first() if ref else None
         if found is None and ref:
@@ -600,6 +607,8 @@ class _Contacts(_Handler):
         self.once(row, (account.pk, name) if not code else None, "name", name)
         fields = self.fields(row, contact_services.EDITABLE_FIELDS)
         fields.pop("reports_to", None)
+        if fields.get("status") == "":
+            fields.pop("status")  # a blank status: active for a new contact, kept otherwise
         existing = self._existing(code, account, name)
         if existing is None:
             fields.pop("name", None)
