@@ -526,14 +526,12 @@ class _Handler:
         pool = accounts_editable_by(self.actor) if editable else accounts_for_user(self.actor)
         found = pool.filter(code=ref).first() if ref else None
         if found is None and ref:
-            named = list(pool.filter(name=ref)[:2])
-            if len(named) > 1:
-                raise ValidationFailed(
-                    _("Several accounts are named “%(name)s”; write the account's code.")
-                    % {"name": ref},
-                    field="account",
-                )
-            found = named[0] if named else None
+            found = _the_one(
+                pool.filter(name=ref),
+                _("Several accounts are named “%(name)s”; write the account's code.")
+                % {"name": ref},
+                field="account",
+            )
         if found is None:
             raise ValidationFailed(
                 _(
@@ -575,22 +573,17 @@ class _Accounts(_Handler):
     def _existing(self, code: str | None, name: str) -> Account | None:
         editable = accounts_editable_by(self.actor)
         if code:
-            found = Account.objects.filter(code=code).first()
-            if found is not None and not editable.filter(pk=found.pk).exists():
-                raise ValidationFailed(
-                    _("The code “%(code)s” belongs to an account you cannot change.")
-                    % {"code": code},
-                    field="code",
-                )
-            return found
-        named = list(editable.filter(name=name)[:2])
-        if len(named) > 1:
-            raise ValidationFailed(
-                _("Several of your accounts are named “%(name)s”; give this row their code.")
-                % {"name": name},
-                field="name",
+            return _by_code(
+                Account.objects.filter(code=code),
+                editable,
+                _("The code “%(code)s” belongs to an account you cannot change.") % {"code": code},
             )
-        return named[0] if named else None
+        return _the_one(
+            editable.filter(name=name),
+            _("Several of your accounts are named “%(name)s”; give this row their code.")
+            % {"name": name},
+            field="name",
+        )
 
 
 class _Contacts(_Handler):
@@ -640,22 +633,17 @@ class _Contacts(_Handler):
 
     def _existing(self, code: str | None, account: Account, name: str) -> Contact | None:
         if code:
-            found = Contact.objects.select_related("account").filter(code=code).first()
-            if found is not None and not contacts_for_user(self.actor).filter(pk=found.pk).exists():
-                raise ValidationFailed(
-                    _("The code “%(code)s” belongs to a contact you cannot change.")
-                    % {"code": code},
-                    field="code",
-                )
-            return found
-        named = list(Contact.objects.filter(account=account, name=name)[:2])
-        if len(named) > 1:
-            raise ValidationFailed(
-                _("Several contacts at %(account)s are named “%(name)s”; give this row their code.")
-                % {"account": account.name, "name": name},
-                field="name",
+            return _by_code(
+                Contact.objects.select_related("account").filter(code=code),
+                contacts_for_user(self.actor),
+                _("The code “%(code)s” belongs to a contact you cannot change.") % {"code": code},
             )
-        return named[0] if named else None
+        return _the_one(
+            Contact.objects.filter(account=account, name=name),
+            _("Several contacts at %(account)s are named “%(name)s”; give this row their code.")
+            % {"account": account.name, "name": name},
+            field="name",
+        )
 
     def finish(self) -> None:
         """Set each reports_to once every contact of the sheet exists."""
@@ -679,14 +667,12 @@ class _Contacts(_Handler):
     def _boss(self, contact: Contact, ref: str) -> Contact:
         found = Contact.objects.filter(account_id=contact.account_id, code=ref).first()
         if found is None:
-            named = list(Contact.objects.filter(account_id=contact.account_id, name=ref)[:2])
-            if len(named) > 1:
-                raise ValidationFailed(
-                    _("Several contacts here are named “%(name)s”; write the boss's code.")
-                    % {"name": ref},
-                    field="reports_to",
-                )
-            found = named[0] if named else None
+            found = _the_one(
+                Contact.objects.filter(account_id=contact.account_id, name=ref),
+                _("Several contacts here are named “%(name)s”; write the boss's code.")
+                % {"name": ref},
+                field="reports_to",
+            )
         if found is None:
             raise ValidationFailed(
                 _("No contact “%(ref)s” at %(account)s (by code or name) to report to.")
@@ -755,21 +741,17 @@ class _Opportunities(_Handler):
     def _existing(self, code: str | None, account: Account, name: str) -> Opportunity | None:
         mine = opportunities_for_user(self.actor)
         if code:
-            found = Opportunity.objects.filter(code=code).first()
-            if found is not None and not mine.filter(pk=found.pk).exists():
-                raise ValidationFailed(
-                    _("The code “%(code)s” belongs to a deal you cannot change.") % {"code": code},
-                    field="code",
-                )
-            return found
-        named = list(mine.filter(account=account, name=name)[:2])
-        if len(named) > 1:
-            raise ValidationFailed(
-                _("Several deals at %(account)s are named “%(name)s”; give this row their code.")
-                % {"account": account.name, "name": name},
-                field="name",
+            return _by_code(
+                Opportunity.objects.filter(code=code),
+                mine,
+                _("The code “%(code)s” belongs to a deal you cannot change.") % {"code": code},
             )
-        return named[0] if named else None
+        return _the_one(
+            mine.filter(account=account, name=name),
+            _("Several deals at %(account)s are named “%(name)s”; give this row their code.")
+            % {"account": account.name, "name": name},
+            field="name",
+        )
 
     def _playbook(self, ref: str | None, existing: Opportunity | None) -> str:
         if existing is not None:
@@ -897,6 +879,24 @@ class _Revenue(_Handler):
                     warning=True,
                 )
             )
+
+
+def _by_code(queryset, mine, message: str):
+    """The record a code names (codes are unique), refused when it is not one the
+    user may change."""
+    found = queryset.first()
+    if found is not None and not mine.filter(pk=found.pk).exists():
+        raise ValidationFailed(message, field="code")
+    return found
+
+
+def _the_one(queryset, message: str, *, field: str):
+    """The one record a name matches, None when none does; several are an error asking
+    for the code (names are not unique, codes are)."""
+    named = list(queryset[:2])
+    if len(named) > 1:
+        raise ValidationFailed(message, field=field)
+    return named[0] if named else None
 
 
 def _names(text) -> tuple[str, ...]:
