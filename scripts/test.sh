@@ -2,11 +2,15 @@
 # `make test`: set-up with the test tools, the Debian packages the tests need,
 # ruff, then the whole pytest suite in two runs: the unit suite (parallel), then
 # the end-to-end browser flows (Playwright driving /usr/bin/chromium against
-# pytest-django's live server). Every check runs even if an earlier one failed;
-# the exit status is non-zero if any did. Screenshots land in artifacts/.
+# pytest-django's live server) — first on SQLite, then both again on PostgreSQL
+# (a throw-away server on 127.0.0.1 that scripts/postgres.sh installs, starts and,
+# at the end, stops). Every check runs even if an earlier one failed; the exit
+# status is non-zero if any did, and the summary names the database that failed.
+# Screenshots land in artifacts/ (the PostgreSQL run's replace the SQLite run's).
 #
-# Usage: scripts/test.sh [--lint-only] [extra pytest arguments for both runs]
-# Environment: KAM_TEST_WORKERS (default 2; 0 = no parallelism in the unit run).
+# Usage: scripts/test.sh [--lint-only] [extra pytest arguments for every run]
+# Environment: KAM_TEST_WORKERS (default 2; 0 = no parallelism in the unit runs),
+# KAM_TEST_DATABASES (both, the default; sqlite; or postgres).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,46 +24,32 @@ fi
 
 step() { printf '==> %s\n' "$*"; }
 
+databases="${KAM_TEST_DATABASES:-both}"
+case "$databases" in
+  both) databases=(sqlite postgres) ;;
+  sqlite | postgres) databases=("$databases") ;;
+  *)
+    echo "test.sh: KAM_TEST_DATABASES=$databases: use both, sqlite or postgres" >&2
+    exit 2
+    ;;
+esac
+# shellcheck source=scripts/apt.sh
+source scripts/apt.sh
+
 bash scripts/setup.sh --dev
 
 # --- Debian packages the tests use ---------------------------------------------
 # chromium: the browser the e2e flows drive; fonts-noto-cjk: Chinese text in
 # screenshots; gettext: msgfmt/xgettext for the makemessages checks.
 system_packages() {
-  local wanted=(chromium fonts-noto-cjk gettext) missing=() pkg
+  local wanted=(chromium fonts-noto-cjk gettext) pkg
   for pkg in "${wanted[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed'; then
-      missing+=("$pkg")
-    fi
-  done
-  if [ "${#missing[@]}" = 0 ]; then
-    step "Debian packages for the tests are installed (${wanted[*]})"
-    return 0
-  fi
-  if ! command -v apt-get >/dev/null 2>&1; then
-    step "WARNING: cannot install ${missing[*]}: no apt-get on this machine. Install them by hand; the e2e tests fail without chromium."
-    return 0
-  fi
-  local sudo=()
-  if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && { sudo -n true 2>/dev/null || [ -t 0 ]; }; then
-      sudo=(sudo)
-    else
-      step "WARNING: cannot install ${missing[*]}: not root and no usable sudo."
-      echo "    Run as root:  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
-      echo "    (the e2e tests fail without chromium)"
+    if ! apt_is_installed "$pkg"; then
+      apt_install_missing "the e2e tests fail without chromium" "${wanted[@]}" || true
       return 0
     fi
-  fi
-  step "installing Debian packages for the tests: ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  if ! "${sudo[@]}" apt-get update -qq; then
-    step "WARNING: apt-get update failed; trying the install with the package lists as they are"
-  fi
-  if ! "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
-    -o DPkg::Lock::Timeout=300 "${missing[@]}" >/dev/null; then
-    step "WARNING: apt-get install ${missing[*]} failed (see above); the tests that need them will fail."
-  fi
+  done
+  step "Debian packages for the tests are installed (${wanted[*]})"
 }
 
 if [ "$LINT_ONLY" = 1 ]; then
@@ -79,7 +69,18 @@ fi
 # developer's ./data never leaks into a test run and vice versa.
 KAM_DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/kam-test-data.XXXXXX")"
 export KAM_DATA_DIR
-trap 'rm -rf "$KAM_DATA_DIR"' EXIT
+# The runs choose their database: SQLite, then the server scripts/postgres.sh starts.
+if [ -n "${KAM_DATABASE_URL:-}" ]; then
+  step "note: KAM_DATABASE_URL is ignored here; the PostgreSQL run uses a server of its own"
+  unset KAM_DATABASE_URL
+fi
+KAM_PG_DIR=""
+cleanup() {
+  [ -z "$KAM_PG_DIR" ] || bash scripts/postgres.sh stop "$KAM_PG_DIR" || true
+  rm -rf "$KAM_DATA_DIR"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 # Create the secret key once here, before parallel workers race to create it.
 .venv/bin/python -c 'import kam.config.settings' >/dev/null
 
@@ -95,8 +96,9 @@ ran=0
 run_pytest() {
   local name="$1"
   shift
-  local status=0
+  local status=0 started=$SECONDS
   .venv/bin/python -m pytest "$@" || status=$?
+  echo "    ($name: $((SECONDS - started)) s)"
   case "$status" in
     0) ran=$((ran + 1)) ;;
     5) echo "    ($name: no tests collected)" ;;
@@ -104,12 +106,35 @@ run_pytest() {
   esac
 }
 
-step "unit tests (pytest -m 'not e2e', $workers workers)"
-run_pytest "unit tests" -m "not e2e" --ignore=e2e "${unit_parallel[@]}" \
-  --junitxml=artifacts/junit-unit.xml "$@"
+# The unit suite, then the e2e flows, on one database: $1 is its name (sqlite or
+# postgres), the rest extra pytest arguments.
+run_suites() {
+  local db="$1" label
+  shift
+  label="$([ "$db" = sqlite ] && echo SQLite || echo PostgreSQL)"
+  step "unit tests on $label (pytest -m 'not e2e', $workers workers)"
+  run_pytest "unit tests on $label" -m "not e2e" --ignore=e2e "${unit_parallel[@]}" \
+    --junitxml="artifacts/junit-unit-$db.xml" "$@"
+  step "end-to-end tests on $label (pytest -m e2e, Playwright + /usr/bin/chromium; screenshots in artifacts/screenshots/)"
+  run_pytest "e2e tests on $label" -m e2e --junitxml="artifacts/junit-e2e-$db.xml" "$@"
+}
 
-step "end-to-end tests (pytest -m e2e, Playwright + /usr/bin/chromium; screenshots in artifacts/screenshots/)"
-run_pytest "e2e tests" -m e2e --junitxml=artifacts/junit-e2e.xml "$@"
+for db in "${databases[@]}"; do
+  if [ "$db" = sqlite ]; then
+    run_suites sqlite "$@"
+    continue
+  fi
+  step "starting a throw-away PostgreSQL for the tests (scripts/postgres.sh)"
+  if pg_settings="$(bash scripts/postgres.sh start)"; then
+    eval "$pg_settings"
+    run_suites postgres "$@"
+    bash scripts/postgres.sh stop "$KAM_PG_DIR" || true
+    KAM_PG_DIR=""
+    unset KAM_DATABASE_URL
+  else
+    failed+=("PostgreSQL could not be started for the tests (see above; KAM_TEST_DATABASES=sqlite runs without it)")
+  fi
+done
 
 if [ "$ran" = 0 ] && [ "${#failed[@]}" = 0 ]; then
   failed+=("no tests were collected at all")

@@ -29,6 +29,18 @@ def _uploads_in_tmp(settings, tmp_path_factory):
     settings.KAM_UPLOAD_DIR = tmp_path_factory.getbasetemp() / "uploads"
 
 
+@pytest.fixture(autouse=True)
+def _english_unless_told():
+    """Each test starts in the default language: a request in Chinese made by an
+    earlier test on the same worker leaves Chinese active in the thread (Django's
+    LocaleMiddleware activates the request's language and nothing resets it)."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 @dataclass
 class World:
     admin: Any

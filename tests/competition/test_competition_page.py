@@ -12,6 +12,7 @@ import re
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -92,7 +93,7 @@ def _post(client, opp, data: dict):
 def _state(opp) -> tuple:
     rows = list(
         CompetitionScore.objects.filter(opportunity=opp)
-        .order_by("competitor_id", "criterion")
+        .order_by(F("competitor_id").asc(nulls_first=True), "criterion")  # "us" (None) first
         .values_list("competitor_id", "criterion", "score")
     )
     return rows, Competitor.objects.count(), Event.objects.filter(opportunity_id=opp.pk).count()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from kam.competition.models import CompetitionScore
@@ -83,7 +84,7 @@ def _state(deal: int) -> tuple:
     """What a refused request must leave as it was."""
     rows = list(
         CompetitionScore.objects.filter(opportunity_id=deal)
-        .order_by("competitor_id", "criterion")
+        .order_by(F("competitor_id").asc(nulls_first=True), "criterion")  # "us" (None) first
         .values_list("competitor_id", "criterion", "score")
     )
     return rows, Event.objects.filter(opportunity_id=deal).count()
