@@ -16,6 +16,9 @@ import pytest
 
 KAM = [sys.executable, "-m", "kam.cli"]
 
+# Each test runs `kam` on a fresh SQLite folder of its own (see the marker in pyproject).
+pytestmark = pytest.mark.sqlite_cli
+
 
 def run(data_dir: Path, *args: str, timeout: int = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "KAM_DATA_DIR": str(data_dir)}

@@ -29,6 +29,7 @@ from kam.competition.competitors import competitor_get_or_create
 from kam.contacts import services as contact_services
 from kam.contacts.models import Contact
 from kam.core import audit, clock
+from kam.core.db import refresh_statistics
 from kam.core.models import Event
 from kam.demo import cases, market, steps, synthetic
 from kam.demo.timeline import Timeline
@@ -475,5 +476,6 @@ def load_demo(out: IO[str] | None = None) -> DemoSummary:
             },
             note="kam demo",
         )
+        refresh_statistics()
     _print_summary(out if out is not None else sys.stdout, summary)
     return summary

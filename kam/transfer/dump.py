@@ -59,6 +59,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 from kam.core import clock
+from kam.core.db import refresh_statistics
 from kam.core.errors import Conflict, ValidationFailed
 
 FORMAT = "kam-dump"
@@ -727,6 +728,7 @@ def load_dump(path: str | os.PathLike) -> str:
             try:
                 with transaction.atomic():
                     loaded = _load(dump, staging)
+                    refresh_statistics()
             except _Broken as exc:
                 raise _refused(path, exc.line, exc.reason) from None
             except (

@@ -41,6 +41,7 @@ from kam.contacts import services as contact_services
 from kam.contacts.models import Contact
 from kam.contacts.selectors import contacts_for_user
 from kam.core import audit
+from kam.core.db import refresh_statistics
 from kam.core.errors import DomainError, ValidationFailed
 from kam.core.i18n import show
 from kam.methodology import registry
@@ -52,6 +53,8 @@ from kam.transfer.files import Formula, Sheet, close_sheets, open_sheets
 from kam.users.models import User
 
 MAX_PROBLEMS = 500
+# An import this large refreshes PostgreSQL's statistics before it commits.
+BULK_ROWS = 1000
 PREVIEW_ROWS = 20
 # Service field names that are not the column's key.
 FIELD_TO_COLUMN = {
@@ -207,6 +210,8 @@ def _run(
                     failed = bool(report.invalid_rows - skip)
                 if not commit or failed:
                     raise _Rollback
+                if report.valid_rows >= BULK_ROWS:
+                    refresh_statistics()
                 report.written = True
         except _Rollback:
             pass

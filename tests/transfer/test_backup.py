@@ -341,6 +341,7 @@ def _objects(path: Path) -> list[dict]:
     return json.loads(path.read_text("utf-8"))["objects"]
 
 
+@pytest.mark.sqlite_cli
 def test_kam_export_and_restore_move_the_demo_to_a_fresh_folder(demo_folder, tmp_path):
     # given
     fresh = tmp_path / "fresh"
@@ -382,6 +383,7 @@ def _post(port: int, token: str, body: dict) -> int:
         return response.status
 
 
+@pytest.mark.sqlite_cli
 def test_kam_backup_while_the_server_writes_restores_a_consistent_copy(demo_folder, tmp_path):
     # given: a copy of the demo folder served by `kam serve`, a client adding accounts
     live, fresh = tmp_path / "live", tmp_path / "fresh"
@@ -477,6 +479,7 @@ print(("opportunities", "0004_project_completed") in applied, User.objects.get()
 """
 
 
+@pytest.mark.sqlite_cli
 def test_a_backup_from_an_older_schema_is_restored_and_brought_up_to_date(tmp_path):
     # given: a backup of a database one migration behind this KAM
     old, fresh, path = tmp_path / "old", tmp_path / "fresh", tmp_path / "old.tar"

@@ -21,6 +21,9 @@ from tests.transfer.conftest import ACCOUNT_HEADERS, DEAL_HEADERS, account_row, 
 
 KAM = [sys.executable, "-m", "kam.cli"]
 
+# Each test runs `kam` on a fresh SQLite folder of its own (see the marker in pyproject).
+pytestmark = pytest.mark.sqlite_cli
+
 
 def env_for(data_dir: Path) -> dict[str, str]:
     env = {**os.environ, "KAM_DATA_DIR": str(data_dir)}
