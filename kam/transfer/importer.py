@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from kam.accounts import revenue as revenue_services
@@ -373,13 +372,19 @@ class _Context:
 
 
 def _rows(
-    kind: cols.Kind, sheet: Sheet, headers: list[tuple[int, str, str]], context: _Context
+    kind: cols.Kind,
+    sheet: Sheet,
+    headers: list[tuple[int, str, str]],
+    context: _Context,
+    *,
+    tally: Tally,
+    start: int,
 ) -> Iterator[_Row]:
-    """The sheet's data rows read into their columns' types; a row with a cell that
-    cannot be read is reported here and not yielded."""
+    """The sheet's data rows (the first is row `start`) read into their columns' types;
+    a row with a cell that cannot be read is reported and counted here, not yielded."""
     report = context.report
     by_key = {key: written for _, key, written in headers}
-    for number, raw in enumerate(sheet.rows, start=_first_data_row(sheet)):
+    for number, raw in enumerate(sheet.rows, start=start):
         if all(cols.is_blank(v) for v in raw):
             continue
         if context.skip is not None and (kind.key, number) in context.skip:
@@ -410,18 +415,10 @@ def _rows(
                 bad = True
         if bad:
             report.invalid_rows.add((kind.key, number))
-            _tally(context, kind).invalid += 1
-            _tally(context, kind).rows += 1
+            tally.invalid += 1
+            tally.rows += 1
             continue
         yield _Row(number=number, values=values, headers=by_key)
-
-
-def _first_data_row(sheet: Sheet) -> int:
-    return sheet.meta.get("first_data_row", 1)
-
-
-def _tally(context: _Context, kind: cols.Kind) -> Tally:
-    return context.report.tallies[-1]
 
 
 def _import_sheet(
@@ -433,9 +430,8 @@ def _import_sheet(
 ) -> None:
     tally = Tally(kind=kind, sheet=sheet.title)
     context.report.tallies.append(tally)
-    sheet.meta["first_data_row"] = header_row + 1
     handler = HANDLERS[kind.key](context, kind, sheet.title)
-    for row in _rows(kind, sheet, headers, context):
+    for row in _rows(kind, sheet, headers, context, tally=tally, start=header_row + 1):
         tally.rows += 1
         if context.progress is not None and tally.rows % PROGRESS_EVERY == 0:
             context.progress(sheet.title, tally.rows)
@@ -849,7 +845,7 @@ class _Revenue(_Handler):
                 return UNCHANGED
         else:
             found = RevenueRecord.objects.filter(
-                Q(account=account), date=values.get("date"), amount=values.get("amount")
+                account=account, date=values.get("date"), amount=values.get("amount")
             ).first()
             if found is not None:
                 return UNCHANGED
