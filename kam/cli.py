@@ -55,6 +55,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "(e.g. KAM_ALLOWED_HOSTS=kam.example.com,10.0.0.5).",
             flush=True,
         )
+    # Behind a TLS proxy (KAM_BEHIND_PROXY): trust its X-Forwarded-Proto/-For, from its
+    # address only, so KAM sees https and the client's address.
+    proxy = (
+        {
+            "trusted_proxy": settings.KAM_TRUSTED_PROXY,
+            "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-for"},
+        }
+        if settings.KAM_BEHIND_PROXY
+        else {}
+    )
     serve(
         application,
         host=args.host,
@@ -62,6 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         ident="kam",
         clear_untrusted_proxy_headers=True,
+        **proxy,
     )
     return 0
 
@@ -89,21 +100,71 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_token(args: argparse.Namespace) -> int:
+def _user_named(name: str):
     from kam.core.errors import NotFound
     from kam.users.models import User
-    from kam.users.services import token_create
+
+    user = User.objects.filter(username=name).first()
+    if user is None:
+        raise NotFound(f"No user named {name!r}; create one with 'kam user add {name} --role rep'.")
+    return user
+
+
+def _when(value) -> str:
+    from django.utils import timezone
+
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from kam.core.errors import NotFound
+    from kam.users.models import ApiToken
+    from kam.users.services import token_create, token_revoke, token_revoke_all
 
     _migrate()
-    user = User.objects.filter(username=args.name).first()
-    if user is None:
-        raise NotFound(
-            f"No user named {args.name!r}; create one with 'kam user add {args.name} --role rep'."
-        )
+    user = _user_named(args.name)
+    if args.list:
+        tokens = ApiToken.objects.filter(user=user).order_by("created_at", "pk")
+        if not tokens:
+            print(f"{user.username} has no API tokens.")
+        for t in tokens:
+            print(
+                f"{t.prefix}  {t.name or '-'}  created {_when(t.created_at)}  "
+                f"last used {_when(t.last_used_at)}  "
+                + (f"revoked {_when(t.revoked_at)}" if t.revoked_at else "live")
+            )
+        return 0
+    if args.revoke:
+        token = token_revoke(actor=None, user=user, prefix=args.revoke)
+        print(f"Revoked {token.prefix}… of {user.username}.")
+        return 0
+    if args.revoke_all:
+        count = token_revoke_all(actor=None, user=user)
+        print(f"Revoked {count} token{'s' if count != 1 else ''} of {user.username}.")
+        return 0
     if not user.is_active:
-        raise NotFound(f"User {args.name!r} is disabled.")
+        raise NotFound(f"User {args.name!r} is disabled; 'kam user enable {args.name}' first.")
     raw = token_create(user=user, name=args.label or "cli")
     print(f"API token for {user.username} (shown once; send as 'Authorization: Bearer …'): {raw}")
+    return 0
+
+
+def cmd_user_set_active(args: argparse.Namespace) -> int:
+    from kam.users.services import user_set_active
+
+    _migrate()
+    user = _user_named(args.name)
+    active = args.user_command == "enable"
+    change = user_set_active(actor=None, user=user, active=active)
+    if not change.changed:
+        print(f"{user.username} is already {'enabled' if active else 'disabled'}.")
+    elif active:
+        print(f"Enabled {user.username}; they sign in again and need new API tokens.")
+    else:
+        print(
+            f"Disabled {user.username}: {change.sessions_ended} sessions ended, "
+            f"{change.tokens_revoked} API tokens revoked."
+        )
     return 0
 
 
@@ -241,9 +302,29 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--display-name", help="name shown in the UI, e.g. 张伟")
     add.set_defaults(func=cmd_user_add)
 
-    token = sub.add_parser("token", help="print a new API token for a user (the last word)")
+    for verb, what in (
+        ("disable", "disable a user: ends their sessions, revokes their tokens"),
+        ("enable", "enable a disabled user again"),
+    ):
+        toggle = user_sub.add_parser(verb, help=what)
+        toggle.add_argument("name", help="login name")
+        toggle.set_defaults(func=cmd_user_set_active)
+
+    token = sub.add_parser(
+        "token", help="print a new API token for a user (the last word); list or revoke tokens"
+    )
     token.add_argument("name", help="login name")
     token.add_argument("--label", help="what the token is for")
+    token_what = token.add_mutually_exclusive_group()
+    token_what.add_argument(
+        "--list", action="store_true", help="list the user's tokens (prefix, label, dates)"
+    )
+    token_what.add_argument(
+        "--revoke", metavar="PREFIX", help="revoke the token starting with PREFIX (12 characters)"
+    )
+    token_what.add_argument(
+        "--revoke-all", action="store_true", help="revoke every token of the user"
+    )
     token.set_defaults(func=cmd_token)
 
     demo = sub.add_parser("demo", help="load the demo data into an empty database")

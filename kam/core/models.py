@@ -17,6 +17,25 @@ class BaseModel(models.Model):
         abstract = True
 
 
+class HistoryIsAppendOnly(RuntimeError):
+    """Raised by any attempt to change or remove a recorded event."""
+
+
+class EventQuerySet(models.QuerySet):
+    """Events are written once and never changed: the bulk paths that would change or
+    remove them (`.update()`, `.delete()`, `bulk_update`, which calls `.update()`)
+    raise instead of running. Restoring a backup replaces the whole database file or
+    runs pg_restore, beneath the ORM; the test suite empties tables with SQL flushes."""
+
+    def update(self, **kwargs):
+        raise HistoryIsAppendOnly("events are append-only: they cannot be updated")
+
+    def delete(self):
+        raise HistoryIsAppendOnly("events are append-only: they cannot be deleted")
+
+    delete.queryset_only = True  # type: ignore[attr-defined]  # as Django's: not on the manager
+
+
 class Event(models.Model):
     """One change that a user cares about: who, when, what, before -> after.
 
@@ -42,6 +61,8 @@ class Event(models.Model):
     account_id = models.BigIntegerField(null=True, blank=True)
     note = models.TextField(blank=True, default="")
 
+    objects = EventQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(fields=["entity", "entity_id", "at"]),
@@ -55,8 +76,8 @@ class Event(models.Model):
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
-            raise RuntimeError("events are append-only")
+            raise HistoryIsAppendOnly("events are append-only")
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
-        raise RuntimeError("events are append-only")
+        raise HistoryIsAppendOnly("events are append-only")

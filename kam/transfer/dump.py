@@ -17,7 +17,8 @@ holds the data set in memory (issue 10 dumps a million deals):
     "end": {"counts": {"users.team": 2, …}, "missing_documents": []}}
 
 It is a full copy: users with their password hashes and API tokens' hashes, every
-event, and the uploaded documents the records point to. Sessions, Django's content
+event, and the uploaded documents the records point to. Sessions (and KAM's records of
+them and of failed sign-ins: models marked `kam_transient`), Django's content
 types and permissions are left out (migrate makes them again; a user's permissions
 travel by name). A file reformatted by another tool still loads (read whole).
 
@@ -86,7 +87,11 @@ def dumped_models() -> list[type[models.Model]]:
     app_list: list[tuple[Any, list[type[models.Model]]]] = [(apps.get_app_config("auth"), [Group])]
     for config in apps.get_app_configs():
         if config.name.startswith("kam."):
-            found = [m for m in config.get_models() if m._meta.managed and not m._meta.proxy]
+            found = [
+                m
+                for m in config.get_models()
+                if m._meta.managed and not m._meta.proxy and not getattr(m, "kam_transient", False)
+            ]
             if found:
                 app_list.append((config, found))
     return serializers.sort_dependencies(app_list, allow_cycles=True)

@@ -74,3 +74,43 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+
+class UserSession(models.Model):
+    """Which browser sessions a user holds, written at sign-in, so disabling the user
+    ends exactly those sessions (Django's session table is keyed by session only).
+
+    Bookkeeping, not data: left out of `kam export` dumps (`kam_transient`)."""
+
+    kam_transient = True
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    created_at = models.DateTimeField(default=clock.now)
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.session_key[:6]}…"
+
+
+class LoginFailure(models.Model):
+    """One failed sign-in. Counted per user name and per client address over the
+    throttling window; kept in the database so that every `kam serve` process on it
+    sees the same counts. Rows older than the window are pruned.
+
+    Bookkeeping, not data: left out of `kam export` dumps (`kam_transient`)."""
+
+    kam_transient = True
+
+    username = models.CharField(max_length=150)  # case-folded
+    ip = models.CharField(max_length=45, blank=True, default="")
+    at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "at"]),
+            models.Index(fields=["ip", "at"]),
+            models.Index(fields=["at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.ip or '?'} at {self.at:%Y-%m-%d %H:%M}"

@@ -195,7 +195,7 @@ def test_the_dump_is_a_private_json_file_of_one_record_a_line(book, tmp_path):
         connection.vendor,
     )
     assert data["migrations"] == applied_migrations()
-    assert data["migrations"]["users"] == ["0001_initial"]
+    assert data["migrations"]["users"] == ["0001_initial", "0002_sessions_and_login_failures"]
     lines = path.read_text(encoding="utf-8").splitlines()
     assert lines[1] == '"objects": ['
     assert len(lines) == 2 + len(data["objects"]) + 2 + len(data["files"]) + 2

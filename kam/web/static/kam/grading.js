@@ -16,6 +16,8 @@
 
 
   var compact = window.KAM.compact;
+  // tooltips are HTML: every name in them is escaped (account names are user text)
+  var esc = window.KAM.escapeHtml;
 
   function hide(el) {
     if (el) el.hidden = true;
@@ -44,7 +46,7 @@
         formatter: function (p) {
           var d = p.data;
           var share = d.share == null ? "" : " (" + d.share + "%)";
-          return p.marker + d.name + "<br>" + d.count + " · " + d.revenue_text + share;
+          return p.marker + esc(d.name) + "<br>" + esc(d.count) + " · " + esc(d.revenue_text) + esc(share);
         },
       },
       series: [
@@ -95,10 +97,10 @@
         axisPointer: { type: "shadow" },
         formatter: function (items) {
           if (!items.length) return "";
-          var out = items[0].axisValueLabel;
+          var out = esc(items[0].axisValueLabel);
           items.forEach(function (it) {
             var v = it.seriesIndex === 0 ? Number(it.value).toLocaleString() : it.value + "%";
-            out += "<br>" + it.marker + it.seriesName + ": " + v;
+            out += "<br>" + it.marker + esc(it.seriesName) + ": " + esc(v);
           });
           return out;
         },
