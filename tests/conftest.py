@@ -74,9 +74,9 @@ class ApiClient:
         if user is not None:
             self.headers["HTTP_AUTHORIZATION"] = f"Bearer {token_create(user=user)}"
 
-    def _send(self, method: str, path: str, body: Any = None, **params):
+    def _send(self, method: str, path: str, body: Any = None, headers=None, **params):
         url = path if path.startswith("/") else f"/api/v1/{path}"
-        kwargs: dict[str, Any] = dict(self.headers)
+        kwargs: dict[str, Any] = {**self.headers, **(headers or {})}
         if body is not None:
             kwargs["data"] = body if isinstance(body, str | bytes) else json.dumps(body)
             kwargs["content_type"] = "application/json"
@@ -98,6 +98,16 @@ class ApiClient:
 
     def delete(self, path: str):
         return self._send("delete", path)
+
+    # Writes that name the version they were based on (If-Match: the ETag of a read).
+    def patch_with(self, path: str, body: Any, *, if_match: str):
+        return self._send("patch", path, body, headers={"HTTP_IF_MATCH": if_match})
+
+    def post_with(self, path: str, body: Any, *, if_match: str):
+        return self._send("post", path, body, headers={"HTTP_IF_MATCH": if_match})
+
+    def delete_with(self, path: str, *, if_match: str):
+        return self._send("delete", path, headers={"HTTP_IF_MATCH": if_match})
 
 
 @pytest.fixture

@@ -4,14 +4,44 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
+from pydantic import WithJsonSchema
 
 from kam.accounts import selectors, services
-from kam.core.api_support import ERRORS, paginate, refuse_nulls, take_owner
+from kam.core.api_support import (
+    ERRORS,
+    IF_MATCH_HELP,
+    MAX_ID,
+    TEXT_MAX,
+    VERSIONED_ERRORS,
+    Money,
+    checked,
+    paginate,
+    refuse_nulls,
+    set_etag,
+    take_owner,
+    version_named,
+)
 
 router = Router(tags=["accounts"])
+
+# The segmentation profile {variable: value}: one text value each (the service checks the
+# variables and values, kam/segments/attributes.py).
+Attributes = Annotated[
+    dict[str, str | list[str]],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": 50,
+            "propertyNames": {"maxLength": 40},
+            "additionalProperties": {"type": "string", "maxLength": 100},
+        }
+    ),
+]
 
 
 class AccountIn(Schema):
@@ -19,17 +49,19 @@ class AccountIn(Schema):
     code: str | None = Field(None, max_length=64)
     industry: str | None = Field(None, max_length=100)
     region: str | None = Field(None, max_length=100)
-    size: str | None = None
-    nature: str | None = None
-    account_type: str | None = None
-    annual_revenue: Decimal | None = None
-    collection_cycle_days: int | None = None
-    receivables: Decimal | None = None
-    credit_limit: Decimal | None = None
-    notes: str | None = Field(None, max_length=10_000)
-    value_positioning: int | None = None
-    attributes: dict[str, str | list[str]] | None = None
-    owner_id: int | None = None
+    size: str | None = Field(None, max_length=20)
+    nature: str | None = Field(None, max_length=20)
+    account_type: str | None = Field(None, max_length=20)
+    annual_revenue: Money | None = None
+    collection_cycle_days: int | None = Field(
+        None, json_schema_extra=checked(minimum=0, maximum=3650)
+    )
+    receivables: Money | None = None
+    credit_limit: Money | None = None
+    notes: str | None = Field(None, max_length=TEXT_MAX)
+    value_positioning: int | None = Field(None, json_schema_extra=checked(minimum=1, maximum=5))
+    attributes: Attributes | None = None
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class AccountPatch(Schema):
@@ -37,17 +69,19 @@ class AccountPatch(Schema):
     code: str | None = Field(None, max_length=64)
     industry: str | None = Field(None, max_length=100)
     region: str | None = Field(None, max_length=100)
-    size: str | None = None
-    nature: str | None = None
-    account_type: str | None = None
-    annual_revenue: Decimal | None = None
-    collection_cycle_days: int | None = None
-    receivables: Decimal | None = None
-    credit_limit: Decimal | None = None
-    notes: str | None = Field(None, max_length=10_000)
-    value_positioning: int | None = None
-    attributes: dict[str, str | list[str]] | None = None
-    owner_id: int | None = None
+    size: str | None = Field(None, max_length=20)
+    nature: str | None = Field(None, max_length=20)
+    account_type: str | None = Field(None, max_length=20)
+    annual_revenue: Money | None = None
+    collection_cycle_days: int | None = Field(
+        None, json_schema_extra=checked(minimum=0, maximum=3650)
+    )
+    receivables: Money | None = None
+    credit_limit: Money | None = None
+    notes: str | None = Field(None, max_length=TEXT_MAX)
+    value_positioning: int | None = Field(None, json_schema_extra=checked(minimum=1, maximum=5))
+    attributes: Attributes | None = None
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class AccountOut(Schema):
@@ -70,6 +104,7 @@ class AccountOut(Schema):
     owner_name: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(description="Raised by every change; also the ETag header.")
 
     @staticmethod
     def resolve_owner_name(obj) -> str:
@@ -121,26 +156,45 @@ def list_accounts(request, filters: Query[AccountFilters]):
 
 
 @router.post("", response={201: AccountOut, **ERRORS})
-def create_account(request, payload: AccountIn):
+def create_account(request, payload: AccountIn, response: HttpResponse):
     data = _fields(payload, partial=False)
     account = services.account_create(actor=request.auth, **data)
+    set_etag(response, account)
     return Status(201, account)
 
 
 @router.get("/{int:account_id}", response={200: AccountOut, **ERRORS})
-def get_account(request, account_id: int):
-    return selectors.account_get_for_user(request.auth, account_id)
+def get_account(request, account_id: int, response: HttpResponse):
+    account = selectors.account_get_for_user(request.auth, account_id)
+    set_etag(response, account)
+    return account
 
 
-@router.patch("/{int:account_id}", response={200: AccountOut, **ERRORS})
-def update_account(request, account_id: int, payload: AccountPatch):
+@router.patch("/{int:account_id}", response={200: AccountOut, **VERSIONED_ERRORS})
+def update_account(
+    request,
+    account_id: int,
+    payload: AccountPatch,
+    response: HttpResponse,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
+):
     account = selectors.account_get_for_edit(request.auth, account_id)
     data = _fields(payload, partial=True)
-    return services.account_update(actor=request.auth, account=account, **data)
+    account = services.account_update(
+        actor=request.auth, account=account, expected_version=version_named(if_match), **data
+    )
+    set_etag(response, account)
+    return account
 
 
-@router.delete("/{int:account_id}", response={204: None, **ERRORS})
-def delete_account(request, account_id: int):
+@router.delete("/{int:account_id}", response={204: None, **VERSIONED_ERRORS})
+def delete_account(
+    request,
+    account_id: int,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
+):
     account = selectors.account_get_for_edit(request.auth, account_id)
-    services.account_delete(actor=request.auth, account=account)
+    services.account_delete(
+        actor=request.auth, account=account, expected_version=version_named(if_match)
+    )
     return Status(204, None)

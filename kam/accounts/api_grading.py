@@ -19,7 +19,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts import grading, revenue
 from kam.accounts.selectors import account_get_for_edit, account_get_for_user
-from kam.core.api_support import ERRORS, PageQuery, paginate
+from kam.core.api_support import ERRORS, Money, PageQuery, SignedMoney, paginate
 from kam.core.i18n import show
 
 router = Router(tags=["account grading"])
@@ -131,8 +131,8 @@ class GradeOut(Schema):
 
 class RevenueIn(Schema):
     date: dt.date = Field(description="YYYY-MM-DD, today or earlier.")
-    amount: Decimal = Field(description="Above zero.")
-    profit: Decimal | None = Field(None, description="May be negative; not above the amount.")
+    amount: Money = Field(description="Above zero.")
+    profit: SignedMoney | None = Field(None, description="May be negative; not above the amount.")
     source: str | None = Field(None, max_length=100)
     note: str | None = Field(None, max_length=500)
     external_key: str | None = Field(

@@ -10,6 +10,7 @@ routes never catch it."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import Field, Router, Schema, Status
 
@@ -17,12 +18,14 @@ from kam.accounts import needs as services
 from kam.accounts.models import AccountNeed, SatisfactionRecord
 from kam.accounts.selectors import account_get_for_edit, account_get_for_user
 from kam.contacts.selectors import contact_named_in_payload
-from kam.core.api_support import ERRORS
+from kam.core.api_support import ERRORS, MAX_ID, checked
 from kam.core.i18n import show
 from kam.methodology import registry
 from kam.methodology.account_types import TYPE_KEYS
 
 router = Router(tags=["accounts"])
+# A question's or an answer's key in the type questionnaire.
+Key = Annotated[str, Field(max_length=40)]
 
 
 # --- type questionnaire --------------------------------------------------------------
@@ -55,9 +58,10 @@ class QuestionnaireOut(Schema):
 
 
 class TypeAnswersIn(Schema):
-    answers: dict[str, str | None] = Field(
+    answers: dict[Key, Key | None] = Field(
+        max_length=50,
         description="Question key → answer key (see GET /accounts/type-questionnaire); "
-        "unanswered questions may be left out or null."
+        "unanswered questions may be left out or null.",
     )
     apply: bool = Field(
         False, description="Set the account's type to the suggestion (needs edit rights)."
@@ -140,16 +144,27 @@ def suggest_type(request, account_id: int, payload: TypeAnswersIn):
 # --- needs radar -----------------------------------------------------------------------
 
 
+# The limits below are the service's (kam/accounts/needs.py), which words the message.
 class NeedIn(Schema):
-    dimension: str = Field(description="What the customer cares about, unique (case ignored).")
-    importance: int = Field(description="How much the customer cares, 1–5.")
-    our_fit: int = Field(description="How well we serve it, 1–5.")
-    note: str | None = None
+    dimension: str = Field(
+        description="What the customer cares about, unique (case ignored).",
+        json_schema_extra=checked(maxLength=services.DIMENSION_MAX),
+    )
+    importance: int = Field(
+        description="How much the customer cares, 1–5.",
+        json_schema_extra=checked(minimum=services.SCORE_MIN, maximum=services.SCORE_MAX),
+    )
+    our_fit: int = Field(
+        description="How well we serve it, 1–5.",
+        json_schema_extra=checked(minimum=services.SCORE_MIN, maximum=services.SCORE_MAX),
+    )
+    note: str | None = Field(None, json_schema_extra=checked(maxLength=services.NOTE_MAX))
 
 
 class NeedsIn(Schema):
     needs: list[NeedIn] = Field(
-        description="The whole radar, in order (0–20 dimensions; a radar is drawn from 3)."
+        description="The whole radar, in order (0–20 dimensions; a radar is drawn from 3).",
+        json_schema_extra=checked(maxItems=services.NEEDS_MAX),
     )
 
 
@@ -202,10 +217,15 @@ def set_needs(request, account_id: int, payload: NeedsIn):
 
 
 class SatisfactionIn(Schema):
-    score: int = Field(description="1 very dissatisfied … 5 very satisfied.")
+    score: int = Field(
+        description="1 very dissatisfied … 5 very satisfied.",
+        json_schema_extra=checked(minimum=services.SCORE_MIN, maximum=services.SCORE_MAX),
+    )
     date: dt.date | None = Field(None, description="YYYY-MM-DD; today when left out.")
-    contact_id: int | None = Field(None, description="Who told us: a contact of this account.")
-    note: str | None = None
+    contact_id: int | None = Field(
+        None, ge=1, le=MAX_ID, description="Who told us: a contact of this account."
+    )
+    note: str | None = Field(None, json_schema_extra=checked(maxLength=services.NOTE_MAX))
 
 
 class SatisfactionOut(Schema):

@@ -6,7 +6,9 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kam.core.concurrency import Versioned
 from kam.core.models import BaseModel
+from kam.core.sharing import Membership
 
 
 class Nature(models.TextChoices):
@@ -34,7 +36,7 @@ class AccountType(models.TextChoices):
     STRATEGIC = "strategic", _("Strategic")
 
 
-class Account(BaseModel):
+class Account(BaseModel, Versioned):
     name = models.CharField(_("name"), max_length=200)
     code = models.CharField(
         _("code"),
@@ -83,6 +85,7 @@ class Account(BaseModel):
     attributes = models.JSONField(_("segmentation attributes"), default=dict, blank=True)
 
     class Meta:
+        verbose_name = _("account")
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["owner", "name"]), models.Index(fields=["name"])]
 
@@ -183,3 +186,17 @@ class SatisfactionRecord(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.account_id} {self.date} {self.score}"
+
+
+class AccountMember(Membership):
+    """A colleague on the account's team, with read or edit access to the account,
+    its contacts and its opportunities (kam.core.sharing)."""
+
+    record_field = "account"
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="members")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "user"], name="one_account_membership")
+        ]
+        indexes = [models.Index(fields=["user", "access"])]

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from kam.accounts.models import Account, AccountType, Nature, Size
 from kam.core import audit, clock, validation
+from kam.core.concurrency import lock_for_change
 from kam.core.errors import Conflict
 from kam.core.permissions import check_assignable
 from kam.segments.attributes import clean_attributes
@@ -92,7 +93,11 @@ def account_create(*, actor, name: str, owner=None, **fields: Any) -> Account:
 
 
 @transaction.atomic
-def account_update(*, actor, account: Account, **changes: Any) -> Account:
+def account_update(
+    *, actor, account: Account, expected_version: int | None = None, **changes: Any
+) -> Account:
+    """`expected_version`: the version the change was based on (412 when stale)."""
+    lock_for_change(account, expected_version)
     data = _clean(changes, instance=account)
     if "owner" in data and data["owner"].pk != account.owner_id:
         check_assignable(actor, data["owner"])
@@ -114,8 +119,9 @@ def account_update(*, actor, account: Account, **changes: Any) -> Account:
 
 
 @transaction.atomic
-def account_delete(*, actor, account: Account) -> None:
+def account_delete(*, actor, account: Account, expected_version: int | None = None) -> None:
     """Only an account that holds nothing yet can go; otherwise its history would."""
+    lock_for_change(account, expected_version)
     if account.opportunities.exists() or account.contacts.exists():
         raise Conflict(
             _("This account still has opportunities or contacts; delete or move them first.")
@@ -132,4 +138,50 @@ def account_delete(*, actor, account: Account) -> None:
         before=audit.snapshot(account, EDITABLE_FIELDS),
         account_id=account.pk,
     )
+    _record_children_deleted(actor=actor, account=account)
     account.delete()
+
+
+def _record_children_deleted(*, actor, account: Account) -> None:
+    """What the database deletes with the account gets its "deleted" event too: the
+    revenue and satisfaction records, the SWOT lines, our position, the competition
+    map (its needs radar is the account's own `needs_set` events)."""
+    from kam.accounts.needs import SATISFACTION_FIELDS
+    from kam.accounts.revenue import FIELDS as REVENUE_FIELDS
+    from kam.competition.accounts import POSITION_FIELDS, entry_snapshot
+    from kam.competition.models import MapEntry, Position, SwotItem
+
+    common = {"actor": actor, "account_id": account.pk, "note": _("Deleted with its account.")}
+    audit.record_deleted(
+        rows=account.revenue.all(), entity="revenue_record", fields=REVENUE_FIELDS, **common
+    )
+    audit.record_deleted(
+        rows=account.satisfaction_records.all(),
+        entity="satisfaction",
+        fields=SATISFACTION_FIELDS,
+        **common,
+    )
+    audit.record_deleted(
+        rows=SwotItem.objects.filter(account=account),
+        entity="swot_item",
+        fields=("quadrant", "text"),
+        **common,
+    )
+    audit.record_deleted(
+        rows=Position.objects.filter(account=account),
+        entity="competitive_position",
+        fields=POSITION_FIELDS,
+        **common,
+    )
+    entries = [
+        entry_snapshot(e)
+        for e in MapEntry.objects.filter(account=account).select_related("competitor")
+    ]
+    if entries:
+        audit.record(
+            entity="competition_map",
+            entity_id=account.pk,
+            action="deleted",
+            before={"entries": entries},
+            **common,
+        )

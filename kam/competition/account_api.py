@@ -10,7 +10,7 @@ the largest share, attack where a rival does — and is never set by itself."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
@@ -18,8 +18,9 @@ from pydantic import ConfigDict
 
 from kam.accounts.selectors import account_get_for_edit, account_get_for_user
 from kam.competition import accounts as services
+from kam.competition.competitors import NAME_MAX
 from kam.competition.models import MapEntry, Posture, Relationship, SwotItem
-from kam.core.api_support import ERRORS, refuse_nulls
+from kam.core.api_support import ERRORS, MAX_ID, checked, checked_decimal, refuse_nulls
 
 router = Router(tags=["competition"])
 
@@ -65,7 +66,7 @@ class PositionOut(Schema):
     notes: str
 
 
-class CompetitionOut(Schema):
+class AccountCompetitionOut(Schema):
     account_id: int
     map: list[MapEntryOut]
     mapped_share: Decimal = Field(description="Σ of the shares on the map.")
@@ -86,25 +87,47 @@ class SwotItemOut(Schema):
 
 
 # --- in ------------------------------------------------------------------------------
+# The limits are the service's (kam/competition/accounts.py), which words the messages.
+Percent = Annotated[Decimal, checked_decimal(0, 100)]
+SwotText = Annotated[str, Field(json_schema_extra=checked(maxLength=services.SWOT_TEXT_MAX))]
 
 
 class MapEntryIn(Schema):
     us: bool | None = Field(None, description="This row is us; give no competitor then.")
-    competitor_id: int | None = Field(None, description="A recorded competitor.")
-    competitor_name: str | None = Field(
-        None, description="A competitor by name; a name new to KAM records it."
+    competitor_id: int | None = Field(
+        None,
+        description="A recorded competitor.",
+        json_schema_extra=checked(minimum=1, maximum=MAX_ID),
     )
-    share: Decimal | None = Field(None, description="Per cent, 0–100, two decimals at most.")
-    relationship: int | None = Field(None, description="0 none … 4 close.")
-    satisfaction: int | None = Field(None, description="1–5.")
+    competitor_name: str | None = Field(
+        None,
+        description="A competitor by name; a name new to KAM records it.",
+        json_schema_extra=checked(maxLength=NAME_MAX),
+    )
+    share: Percent | None = Field(None, description="Per cent, 0–100, two decimals at most.")
+    relationship: int | None = Field(
+        None,
+        description="0 none … 4 close.",
+        json_schema_extra=checked(
+            minimum=min(Relationship.values), maximum=max(Relationship.values)
+        ),
+    )
+    satisfaction: int | None = Field(
+        None, description="1–5.", json_schema_extra=checked(minimum=1, maximum=5)
+    )
     incumbent: bool | None = None
-    since: int | None = Field(None, description="Year they started supplying this customer.")
-    history: str | None = None
+    since: int | None = Field(
+        None,
+        description="Year they started supplying this customer (not in the future).",
+        json_schema_extra=checked(minimum=services.FIRST_YEAR, maximum=2200),
+    )
+    history: str | None = Field(None, json_schema_extra=checked(maxLength=services.HISTORY_MAX))
 
 
 class MapIn(Schema):
     entries: list[MapEntryIn] = Field(
-        description="Every supplier on the map (replaces it); shares add up to 100 at most."
+        description="Every supplier on the map (replaces it); shares add up to 100 at most.",
+        json_schema_extra=checked(maxItems=services.MAP_MAX),
     )
 
 
@@ -114,28 +137,33 @@ class SwotIn(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
-    strength: list[str] = []
-    weakness: list[str] = []
-    opportunity: list[str] = []
-    threat: list[str] = []
+    strength: list[SwotText] = Field([], json_schema_extra=checked(maxItems=services.SWOT_MAX))
+    weakness: list[SwotText] = Field([], json_schema_extra=checked(maxItems=services.SWOT_MAX))
+    opportunity: list[SwotText] = Field([], json_schema_extra=checked(maxItems=services.SWOT_MAX))
+    threat: list[SwotText] = Field([], json_schema_extra=checked(maxItems=services.SWOT_MAX))
 
 
 class SwotItemIn(Schema):
-    quadrant: str = Field(description="strength, weakness, opportunity or threat.")
-    text: str
+    quadrant: str = Field(
+        description="strength, weakness, opportunity or threat.",
+        json_schema_extra=checked(maxLength=20),
+    )
+    text: SwotText
 
 
 class SwotItemPatch(Schema):
-    quadrant: str | None = None
-    text: str | None = None
+    quadrant: str | None = Field(None, json_schema_extra=checked(maxLength=20))
+    text: SwotText | None = None
 
 
 class PositionIn(Schema):
     posture: str | None = Field(
-        "", description='"attack" (challenger), "defend" (incumbent), or "" / null (not decided).'
+        "",
+        description='"attack" (challenger), "defend" (incumbent), or "" / null (not decided).',
+        json_schema_extra=checked(maxLength=10),
     )
     barriers: Barriers = Field(default_factory=Barriers)
-    notes: str | None = ""
+    notes: str | None = Field("", json_schema_extra=checked(maxLength=services.NOTES_MAX))
 
 
 # --- building the answer -------------------------------------------------------------
@@ -193,14 +221,14 @@ def _picture(account) -> dict:
 # --- endpoints -----------------------------------------------------------------------
 
 
-@router.get("/{int:account_id}/competition", response={200: CompetitionOut, **ERRORS})
+@router.get("/{int:account_id}/competition", response={200: AccountCompetitionOut, **ERRORS})
 def get_competition(request, account_id: int):
     """The account's competition map (largest share first), SWOT, position and the
     posture the map suggests."""
     return _picture(account_get_for_user(request.auth, account_id))
 
 
-@router.put("/{int:account_id}/competition-map", response={200: CompetitionOut, **ERRORS})
+@router.put("/{int:account_id}/competition-map", response={200: AccountCompetitionOut, **ERRORS})
 def set_map(request, account_id: int, payload: MapIn):
     """Replace the map. Each entry names one supplier (us, competitor_id or
     competitor_name); a supplier twice, us twice, or shares over 100 in total are
@@ -214,7 +242,7 @@ def set_map(request, account_id: int, payload: MapIn):
     return _picture(account)
 
 
-@router.put("/{int:account_id}/swot", response={200: CompetitionOut, **ERRORS})
+@router.put("/{int:account_id}/swot", response={200: AccountCompetitionOut, **ERRORS})
 def set_swot(request, account_id: int, payload: SwotIn):
     """Replace the whole SWOT: each quadrant's lines in order (left out: emptied)."""
     account = account_get_for_edit(request.auth, account_id)
@@ -249,7 +277,7 @@ def delete_swot_item(request, account_id: int, item_id: int):
     return Status(204, None)
 
 
-@router.put("/{int:account_id}/position", response={200: CompetitionOut, **ERRORS})
+@router.put("/{int:account_id}/position", response={200: AccountCompetitionOut, **ERRORS})
 def set_position(request, account_id: int, payload: PositionIn):
     """Our posture and the entry barriers we hold; every field is replaced."""
     account = account_get_for_edit(request.auth, account_id)

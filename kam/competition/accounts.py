@@ -352,7 +352,7 @@ def _rows(entries: Any) -> list[_Row]:
 # --- audit ---------------------------------------------------------------------------
 
 
-def _entry_snapshot(entry: MapEntry) -> dict[str, Any]:
+def entry_snapshot(entry: MapEntry) -> dict[str, Any]:
     return {
         "party": US if entry.competitor_id is None else entry.competitor_id,
         "name": entry.competitor.name if entry.competitor_id is not None else US,
@@ -390,7 +390,7 @@ def competition_map_set(*, actor, account: Account, entries: Iterable[Any]) -> l
         .select_related("competitor")
         .order_by(F("share").desc(nulls_last=True), "id")
     )
-    before = [_entry_snapshot(e) for e in old]
+    before = [entry_snapshot(e) for e in old]
     for row in rows:
         if not row.us and row.competitor is None:
             row.competitor = competitor_get_or_create(actor=actor, name=row.new_name)
@@ -409,7 +409,7 @@ def competition_map_set(*, actor, account: Account, entries: Iterable[Any]) -> l
     for entry in created:
         entry.account = account
     created.sort(key=lambda e: (e.share is None, -(e.share or 0)))
-    after = [_entry_snapshot(e) for e in created]
+    after = [entry_snapshot(e) for e in created]
     if _canonical(before) != _canonical(after):
         audit.record(
             actor=actor,

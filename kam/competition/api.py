@@ -16,7 +16,7 @@ from ninja import Field, Query, Router, Schema, Status
 
 from kam.competition import competitors, scoring
 from kam.competition.models import Competitor
-from kam.core.api_support import ERRORS, refuse_nulls
+from kam.core.api_support import ERRORS, TEXT_MAX, checked, refuse_nulls
 from kam.core.errors import NotFound
 from kam.core.i18n import show
 from kam.opportunities.api import _deal
@@ -25,19 +25,26 @@ router = Router(tags=["competition"])
 opportunity_router = Router(tags=["competition"])
 
 MAX_ID = scoring.MAX_ID
+# Parties in one scoring table (us and the rivals).
+PARTIES_MAX = 50
 
 
 # --- competitors -----------------------------------------------------------------------
 
 
 class CompetitorIn(Schema):
-    name: str = Field(description="Unique, whatever the case (at most 200 characters).")
-    notes: str | None = Field(None, description="What we know about the rival.")
+    name: str = Field(
+        description="Unique, whatever the case (at most 200 characters).",
+        json_schema_extra=checked(maxLength=competitors.NAME_MAX),
+    )
+    notes: str | None = Field(
+        None, max_length=TEXT_MAX, description="What we know about the rival."
+    )
 
 
 class CompetitorPatch(Schema):
-    name: str | None = None
-    notes: str | None = None
+    name: str | None = Field(None, json_schema_extra=checked(maxLength=competitors.NAME_MAX))
+    notes: str | None = Field(None, max_length=TEXT_MAX)
 
 
 class CompetitorOut(Schema):
@@ -93,15 +100,25 @@ def update_competitor(request, competitor_id: int, payload: CompetitorPatch):
 
 class CompetitionIn(Schema):
     scores: dict[str, Any] = Field(
+        max_length=PARTIES_MAX,
+        json_schema_extra=checked(
+            propertyNames={"maxLength": 20},
+            additionalProperties={
+                "type": "object",
+                "maxProperties": 20,
+                "propertyNames": {"maxLength": 40},
+                "additionalProperties": {"type": "integer", "minimum": 1, "maximum": 5},
+            },
+        ),
         description='{"us": {criterion: 1–5}, "<competitor id>": {criterion: 1–5}, …}: the '
         "whole table; a party left out is removed, a criterion left out is unscored. "
         "Criteria: purchase_share, profit, cooperation_history, relationship, "
         "technical_barriers, satisfaction, brand, production_scale, technical_level, "
-        "financial_strength, quality, service, price."
+        "financial_strength, quality, service, price.",
     )
 
 
-class CriterionOut(Schema):
+class ScoringCriterionOut(Schema):
     key: str
     name: str
     weight: float
@@ -137,7 +154,7 @@ class GapOut(Schema):
 
 
 class CompetitionOut(Schema):
-    criteria: list[CriterionOut]
+    criteria: list[ScoringCriterionOut]
     parties: list[PartyOut]
     gaps: list[GapOut]
     stronger: list[int] = Field(

@@ -8,16 +8,21 @@ from ninja.renderers import JSONRenderer
 from kam.accounts.api import router as accounts_router
 from kam.accounts.api_grading import router as account_grading_router
 from kam.accounts.api_profile import router as account_profile_router
+from kam.accounts.models import AccountMember
+from kam.accounts.selectors import account_get_for_user
 from kam.competition.account_api import router as account_competition_router
 from kam.competition.api import opportunity_router as competition_router
 from kam.competition.api import router as competitors_router
 from kam.contacts.api import router as contacts_router
 from kam.core.api_support import BearerAuth, SessionAuth, install_error_handlers
+from kam.core.sharing_api import members_router
 from kam.intel.api import router as intel_router
 from kam.opportunities.api import router as opportunities_router
 from kam.opportunities.api_pipeline import router as pipeline_router
 from kam.opportunities.api_process import router as process_router
 from kam.opportunities.api_risks import router as risks_router
+from kam.opportunities.models import OpportunityMember
+from kam.opportunities.selectors import opportunity_get_for_user
 from kam.partners.api import opportunity_router as payments_router
 from kam.partners.api import router as partners_router
 from kam.segments.api import router as segments_router
@@ -69,3 +74,22 @@ api.add_router("/opportunities", competition_router)
 # money collected on a won deal: /opportunities/{id}/payments.
 api.add_router("/partners", partners_router)
 api.add_router("/opportunities", payments_router)
+# Account and opportunity teams: colleagues given read or edit rights by the owner.
+api.add_router(
+    "/accounts",
+    members_router(
+        tag="accounts",
+        id_name="account_id",
+        member_model=AccountMember,
+        get_for_user=account_get_for_user,
+    ),
+)
+api.add_router(
+    "/opportunities",
+    members_router(
+        tag="opportunities",
+        id_name="opportunity_id",
+        member_model=OpportunityMember,
+        get_for_user=opportunity_get_for_user,
+    ),
+)

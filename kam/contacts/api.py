@@ -7,10 +7,9 @@ import datetime as dt
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 
-from kam.accounts.selectors import accounts_for_user
 from kam.contacts import selectors, services
 from kam.contacts.models import Contact
-from kam.core.api_support import ERRORS, paginate, refuse_nulls
+from kam.core.api_support import ERRORS, MAX_ID, TEXT_MAX, paginate, refuse_nulls
 from kam.core.errors import ValidationFailed
 
 router = Router(tags=["contacts"])
@@ -20,20 +19,20 @@ class ContactFields(Schema):
     code: str | None = Field(None, max_length=64)
     title: str | None = Field(None, max_length=100)
     department: str | None = Field(None, max_length=100)
-    reports_to_id: int | None = None
-    layer: str | None = None
-    disc: str | None = None
-    status: str | None = None
+    reports_to_id: int | None = Field(None, ge=1, le=MAX_ID)
+    layer: str | None = Field(None, max_length=20)
+    disc: str | None = Field(None, max_length=1)
+    status: str | None = Field(None, max_length=10)
     is_external: bool | None = None
     joined_at: dt.date | None = None
     left_at: dt.date | None = None
     phone: str | None = Field(None, max_length=50)
     email: str | None = Field(None, max_length=200)
-    notes: str | None = Field(None, max_length=10_000)
+    notes: str | None = Field(None, max_length=TEXT_MAX)
 
 
 class ContactIn(ContactFields):
-    account_id: int
+    account_id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(max_length=100)
 
 
@@ -122,13 +121,9 @@ def list_contacts(request, filters: Query[ContactFilters]):
 
 @router.post("", response={201: ContactOut, **ERRORS})
 def create_contact(request, payload: ContactIn):
-    account = accounts_for_user(request.auth).filter(pk=payload.account_id).first()
-    if account is None:
-        raise ValidationFailed(
-            _("No such account: %(id)s, or it is not shared with you.")
-            % {"id": payload.account_id},
-            field="account_id",
-        )
+    account = selectors.account_for_contact_work(
+        request.auth, payload.account_id, field="account_id"
+    )
     data = _fields(request, payload, partial=False)
     contact = services.contact_create(actor=request.auth, account=account, **data)
     return Status(201, Contact.objects.select_related("account").get(pk=contact.pk))

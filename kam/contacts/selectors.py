@@ -5,9 +5,10 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from kam.accounts.selectors import accounts_for_user
+from kam.accounts.models import Account
+from kam.accounts.selectors import accounts_editable_by, accounts_for_user
 from kam.contacts.models import Contact
-from kam.core.errors import NotFound, ValidationFailed
+from kam.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 
 def contacts_for_user(user) -> QuerySet[Contact]:
@@ -26,9 +27,49 @@ def contact_get_for_user(user, contact_id: int) -> Contact:
     return contact
 
 
-# Whoever may see an account works its deals and so may map its people: editing a
-# contact needs the same rights as seeing it.
-contact_get_for_edit = contact_get_for_user
+def accounts_for_contact_work(user) -> QuerySet[Account]:
+    """Accounts whose people the user may add and edit: those they may edit, and those
+    on which they may edit a deal (who works a deal maps its buying centre). A colleague
+    given read access sees the people but does not change them."""
+    from kam.opportunities.selectors import opportunities_editable_by
+
+    return Account.objects.filter(
+        Q(pk__in=accounts_editable_by(user).values("pk"))
+        | Q(pk__in=opportunities_editable_by(user).values("account_id"))
+    )
+
+
+def _refuse_read_only() -> PermissionDenied:
+    return PermissionDenied(
+        _(
+            "You can see this account's people but not change them: ask its account "
+            "manager for edit rights on its team."
+        )
+    )
+
+
+def account_for_contact_work(user, account_id: int, *, field: str | None = None) -> Account:
+    """The account a new contact goes to: 404 out of sight, 403 when only readable."""
+    account = accounts_for_user(user).filter(pk=account_id).first()
+    if account is None:
+        if field:
+            raise ValidationFailed(
+                _("No such account: %(id)s, or it is not shared with you.") % {"id": account_id},
+                field=field,
+            )
+        raise NotFound(_("No such account, or it is not shared with you."))
+    if not accounts_for_contact_work(user).filter(pk=account.pk).exists():
+        error = _refuse_read_only()
+        error.field = field
+        raise error
+    return account
+
+
+def contact_get_for_edit(user, contact_id: int) -> Contact:
+    contact = contact_get_for_user(user, contact_id)
+    if not accounts_for_contact_work(user).filter(pk=contact.account_id).exists():
+        raise _refuse_read_only()
+    return contact
 
 
 def contact_list(

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from kam.contacts.models import Contact, ContactStatus, Disc, Layer
 from kam.core import audit, clock, validation
-from kam.core.errors import ValidationFailed
+from kam.core.errors import Conflict, ValidationFailed
 
 EDITABLE_FIELDS = (
     "name",
@@ -161,7 +161,17 @@ def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
 @transaction.atomic
 def contact_delete(*, actor, contact: Contact) -> None:
     """For mistakes only: people who leave are marked left. Their reports move up to
-    the deleted person's own manager so the chart stays connected."""
+    the deleted person's own manager so the chart stays connected. Someone in a deal's
+    buying centre or named as a source of intelligence stays (409): that history
+    would lose its person."""
+    if contact.stakeholder_links.exists() or contact.intel_sources.exists():
+        raise Conflict(
+            _(
+                "%(name)s is in a deal's buying centre or a source of intelligence: remove "
+                "them there first, or mark the person as left."
+            )
+            % {"name": contact.name}
+        )
     reports = list(contact.reports.all())
     for person in reports:
         contact_update(actor=actor, contact=person, reports_to=contact.reports_to)
@@ -170,7 +180,26 @@ def contact_delete(*, actor, contact: Contact) -> None:
         entity="contact",
         entity_id=contact.pk,
         action="deleted",
-        before=audit.snapshot(contact, EDITABLE_FIELDS),
+        before={"account": contact.account_id, **audit.snapshot(contact, EDITABLE_FIELDS)},
         account_id=contact.account_id,
     )
+    _record_told_by_cleared(actor=actor, contact=contact)
     contact.delete()
+
+
+def _record_told_by_cleared(*, actor, contact: Contact) -> None:
+    """Satisfaction records told by this person keep their score but lose the name
+    (the database sets it to NULL): each such change is an event too."""
+    from kam.accounts.models import SatisfactionRecord
+
+    for record in SatisfactionRecord.objects.filter(contact=contact):
+        audit.record(
+            actor=actor,
+            entity="satisfaction",
+            entity_id=record.pk,
+            action="updated",
+            before={"contact": contact.pk},
+            after={"contact": None},
+            account_id=record.account_id,
+            note=_("The contact who told us was deleted."),
+        )

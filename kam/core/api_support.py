@@ -5,17 +5,20 @@ for validation, the `field` at fault (and `errors` when there are several)."""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Schema
+from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
+from pydantic import WithJsonSchema
 
+from kam.core.concurrency import etag, parse_if_match
 from kam.core.errors import DomainError, ValidationFailed
 from kam.users.selectors import user_get_for_assignment
 from kam.users.services import token_authenticate
@@ -68,8 +71,90 @@ class ValidationErrorOut(Schema):
     errors: list[FieldError] = []
 
 
-# The error answers every endpoint may give; declared so the OpenAPI schema tells the truth.
-ERRORS = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ValidationErrorOut}
+# The error answers every endpoint may give; declared so the OpenAPI schema tells the truth
+# (400: a body that is not JSON; tests/security/test_schemathesis.py holds every answer to it).
+ERRORS = {
+    400: ErrorOut,
+    401: ErrorOut,
+    403: ErrorOut,
+    404: ErrorOut,
+    409: ErrorOut,
+    422: ValidationErrorOut,
+}
+
+# --- input limits: every text, list, number and id of a request body is bounded ------------
+# The longest free text (a TextField: notes, descriptions) the API takes.
+TEXT_MAX = 10_000
+# Ids are 64-bit integers: a larger one cannot exist (a 422 in a body, a 404 in a path).
+MAX_ID = 2**63 - 1
+# Money columns are Decimal(16, 2); the services refuse 10^14 and more ("too large").
+MONEY_DIGITS = 16
+_MONEY_TEXT = {"type": "string", "maxLength": 32, "pattern": r"^\s*-?[0-9]+(\.[0-9]+)?\s*$"}
+
+
+def checked(**limits: Any) -> dict[str, Any]:
+    """JSON-schema limits a service enforces itself, with a message of its own that the
+    tests pin (e.g. "Use at most 500 characters (this has 501)."): declared in the
+    schema, left to the service. `Field(..., json_schema_extra=checked(maxLength=500))`."""
+    return limits
+
+
+def checked_decimal(minimum: float, maximum: float) -> WithJsonSchema:
+    """The schema of a Decimal the service checks (a number in the range, or its text):
+    `Annotated[Decimal, checked_decimal(0, 100)]` for a share in per cent."""
+    return WithJsonSchema(
+        {"anyOf": [{"type": "number", "minimum": minimum, "maximum": maximum}, _MONEY_TEXT]}
+    )
+
+
+# An amount of money: a number or its text, 0 ≤ amount < 10^14, two decimals at most (the
+# service checks the range and the decimals; more than 16 digits never reaches it).
+Money = Annotated[
+    Decimal,
+    Field(max_digits=MONEY_DIGITS),
+    WithJsonSchema(
+        {"anyOf": [{"type": "number", "minimum": 0, "exclusiveMaximum": 1e14}, _MONEY_TEXT]}
+    ),
+]
+# The same, where a loss may be recorded (a profit): −10^14 < amount < 10^14.
+SignedMoney = Annotated[
+    Decimal,
+    Field(max_digits=MONEY_DIGITS),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": -1e14, "exclusiveMaximum": 1e14},
+                _MONEY_TEXT,
+            ]
+        }
+    ),
+]
+
+
+class PreconditionOut(Schema):
+    detail: str
+    field: str | None = None
+    version: int = Field(description="The record's version now: read it again, then retry.")
+    your_version: int = Field(description="The version your If-Match named.")
+
+
+# Writes to a versioned record (opportunity, account, stakeholder) may also answer 412.
+VERSIONED_ERRORS = {**ERRORS, 412: PreconditionOut}
+
+IF_MATCH_HELP = (
+    'The ETag of your last read of this record, e.g. "3": the change is refused (412) '
+    "if someone changed the record since. Leave it out to write regardless."
+)
+
+
+def version_named(value: str | None) -> int | None:
+    """The version an If-Match header names (None: no check)."""
+    return parse_if_match(value)
+
+
+def set_etag(response: HttpResponse, record) -> None:
+    """The record's version as its ETag, for the next write's If-Match."""
+    response["ETag"] = etag(record)
 
 
 def _field_name(loc: list[Any] | tuple[Any, ...]) -> str:
@@ -101,6 +186,11 @@ _PYDANTIC_MESSAGES = {
     "enum": lambda e: (
         _("Use one of: %(expected)s.") % {"expected": e.get("ctx", {}).get("expected", "")}
     ),
+    "too_long": lambda e: (
+        _("Give at most %(max)s items.") % {"max": e.get("ctx", {}).get("max_length")}
+    ),
+    "decimal_max_digits": lambda e: _("The number is too large."),
+    "decimal_whole_digits": lambda e: _("The number is too large."),
     "greater_than_equal": lambda e: (
         _("Enter a value of at least %(min)s.") % {"min": e.get("ctx", {}).get("ge")}
     ),
@@ -165,6 +255,21 @@ def install_error_handlers(api) -> None:
             detail = _("The request body is not valid JSON: send a JSON object.")
             return api.create_response(request, {"detail": detail, "field": "body"}, status=400)
         return api.create_response(request, {"detail": detail}, status=exc.status_code)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Django's 404 for an address no route matches (`handler404`): under /api/ the API's
+    JSON error, as its schema declares (e.g. /api/v1/accounts/-1, where an id is a whole
+    number from 0); the site's page elsewhere."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        detail = _("Nothing is at this address of the API; see /api/v1/docs.")
+        return JsonResponse(
+            {"detail": detail}, status=404, json_dumps_params={"ensure_ascii": False}
+        )
+    return page_not_found(request, exception)
 
 
 def take_owner(data: dict[str, Any], *, partial: bool, required_message: str) -> None:

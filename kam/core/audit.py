@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import models
@@ -73,3 +73,33 @@ def apply_changes(instance: models.Model, changes: dict[str, Any]) -> tuple[dict
             after[name] = jsonable(new_value)
             setattr(instance, key, new_value)
     return before, after
+
+
+def record_deleted(
+    *,
+    actor,
+    rows: Iterable[models.Model],
+    entity: str,
+    fields: Iterable[str],
+    extra: Callable[[Any], dict] | None = None,
+    note: str = "",
+    opportunity_id: int | None = None,
+    account_id: int | None = None,
+) -> int:
+    """A "deleted" event for each row about to go with its parent (a cascade), so the
+    child's own history ends as if it had been deleted on its own. Returns how many."""
+    fields = tuple(fields)
+    count = 0
+    for row in rows:
+        record(
+            actor=actor,
+            entity=entity,
+            entity_id=row.pk,
+            action="deleted",
+            before={**snapshot(row, fields), **(extra(row) if extra else {})},
+            opportunity_id=opportunity_id,
+            account_id=account_id,
+            note=note,
+        )
+        count += 1
+    return count

@@ -39,3 +39,10 @@ class Conflict(DomainError):
     """The request is valid but the record's state forbids it (HTTP 409)."""
 
     status = 409
+
+
+class PreconditionFailed(DomainError):
+    """The record changed since the client read it (`If-Match` names an older
+    version): HTTP 412, with the record as it is now so the client can compare."""
+
+    status = 412

@@ -15,9 +15,9 @@ from functools import partial
 from ninja import Field, Router, Schema, Status
 
 from kam.contacts.selectors import contact_named_in_payload
-from kam.core.api_support import ERRORS
+from kam.core.api_support import ERRORS, MAX_ID, checked
 from kam.intel import selectors, services
-from kam.intel.models import IntelItem, sources_to_verify
+from kam.intel.models import TEXT_MAX, IntelItem, sources_to_verify
 from kam.opportunities import api as opportunity_api
 from kam.opportunities.models import Opportunity
 
@@ -25,9 +25,14 @@ router = Router(tags=["intelligence"])
 
 
 class IntelIn(Schema):
-    text: str = Field(description="What we learned (at most 2000 characters).")
+    text: str = Field(
+        description="What we learned (at most 2000 characters).",
+        json_schema_extra=checked(maxLength=TEXT_MAX),
+    )
     source_contact_ids: list[int] = Field(
-        description="The people it came from: contacts of the deal's account, at least one."
+        max_length=50,
+        json_schema_extra=checked(items={"type": "integer", "minimum": 1, "maximum": MAX_ID}),
+        description="The people it came from: contacts of the deal's account, at least one.",
     )
     learned_on: dt.date | None = Field(None, description="YYYY-MM-DD; today when left out.")
     critical: bool | None = Field(
@@ -36,13 +41,15 @@ class IntelIn(Schema):
 
 
 class IntelPatch(Schema):
-    text: str | None = None
+    text: str | None = Field(None, json_schema_extra=checked(maxLength=TEXT_MAX))
     learned_on: dt.date | None = None
     critical: bool | None = None
 
 
 class ConfirmIn(Schema):
-    contact_id: int = Field(description="Someone who has not confirmed this item yet.")
+    contact_id: int = Field(
+        ge=1, le=MAX_ID, description="Someone who has not confirmed this item yet."
+    )
     confirmed_on: dt.date | None = Field(None, description="YYYY-MM-DD; today when left out.")
     note: str | None = Field(None, max_length=200)
 

@@ -139,6 +139,8 @@ def intel_add(
             **audit.snapshot(item, ITEM_FIELDS),
             "sources": [c.pk for c in people],
             "verified": len(people) >= sources_to_verify(),
+            # the note each initial source carries (left out when none was given)
+            **({"note": note} if note else {}),
         },
         **_common(opportunity, item.pk),
     )

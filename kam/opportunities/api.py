@@ -10,11 +10,22 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from kam.accounts.selectors import accounts_for_user
-from kam.core.api_support import ERRORS, paginate, refuse_nulls, take_owner
+from kam.core.api_support import (
+    ERRORS,
+    IF_MATCH_HELP,
+    VERSIONED_ERRORS,
+    Money,
+    paginate,
+    refuse_nulls,
+    set_etag,
+    take_owner,
+    version_named,
+)
 from kam.core.errors import NotFound, ValidationFailed
 from kam.opportunities import selectors, services
 from kam.opportunities.assess import assessment_of, attach
@@ -30,7 +41,7 @@ MAX_ID = 2**63 - 1
 class OpportunityIn(Schema):
     account_id: int = Field(ge=1, le=MAX_ID)
     name: str = Field(max_length=200)
-    amount: Decimal
+    amount: Money
     expected_close: dt.date
     playbook: str | None = Field(None, max_length=40)
     currency: str | None = Field(None, max_length=3)
@@ -42,7 +53,7 @@ class OpportunityIn(Schema):
 
 class OpportunityPatch(Schema):
     name: str | None = Field(None, max_length=200)
-    amount: Decimal | None = None
+    amount: Money | None = None
     expected_close: dt.date | None = None
     currency: str | None = Field(None, max_length=3)
     buyer_stage: str | None = Field(None, max_length=40)
@@ -81,6 +92,7 @@ class OpportunityOut(Schema):
     description: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(description="Raised by every change; also the ETag header.")
 
     @staticmethod
     def resolve_account_name(obj) -> str:
@@ -180,7 +192,7 @@ def list_opportunities(request, filters: Query[OpportunityFilters]):
 
 
 @router.post("", response={201: OpportunityOut, **ERRORS})
-def create_opportunity(request, payload: OpportunityIn):
+def create_opportunity(request, payload: OpportunityIn, response: HttpResponse):
     account = accounts_for_user(request.auth).filter(pk=payload.account_id).first()
     if account is None:
         raise ValidationFailed(
@@ -190,26 +202,47 @@ def create_opportunity(request, payload: OpportunityIn):
         )
     data = _fields(payload, partial=False)
     opp = services.opportunity_create(actor=request.auth, account=account, **data)
-    return Status(201, _out(request, opp.pk))
+    return Status(201, out_with_etag(request, response, opp.pk))
+
+
+def out_with_etag(request, response: HttpResponse, opportunity_id: int) -> Opportunity:
+    """The deal as `_out` gives it, its version sent as the ETag."""
+    opp = _out(request, opportunity_id)
+    set_etag(response, opp)
+    return opp
 
 
 @router.get("/{int:opportunity_id}", response={200: OpportunityOut, **ERRORS})
-def get_opportunity(request, opportunity_id: int):
-    return _out(request, opportunity_id)
+def get_opportunity(request, opportunity_id: int, response: HttpResponse):
+    return out_with_etag(request, response, opportunity_id)
 
 
-@router.patch("/{int:opportunity_id}", response={200: OpportunityOut, **ERRORS})
-def update_opportunity(request, opportunity_id: int, payload: OpportunityPatch):
+@router.patch("/{int:opportunity_id}", response={200: OpportunityOut, **VERSIONED_ERRORS})
+def update_opportunity(
+    request,
+    opportunity_id: int,
+    payload: OpportunityPatch,
+    response: HttpResponse,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
+):
     opp = _deal(request, opportunity_id, edit=True)
     data = _fields(payload, partial=True)
-    services.opportunity_update(actor=request.auth, opportunity=opp, **data)
-    return _out(request, opportunity_id)
+    services.opportunity_update(
+        actor=request.auth, opportunity=opp, expected_version=version_named(if_match), **data
+    )
+    return out_with_etag(request, response, opportunity_id)
 
 
-@router.delete("/{int:opportunity_id}", response={204: None, **ERRORS})
-def delete_opportunity(request, opportunity_id: int):
+@router.delete("/{int:opportunity_id}", response={204: None, **VERSIONED_ERRORS})
+def delete_opportunity(
+    request,
+    opportunity_id: int,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
+):
     opp = _deal(request, opportunity_id, edit=True)
-    services.opportunity_delete(actor=request.auth, opportunity=opp)
+    services.opportunity_delete(
+        actor=request.auth, opportunity=opp, expected_version=version_named(if_match)
+    )
     return Status(204, None)
 
 

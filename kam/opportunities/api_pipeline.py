@@ -257,7 +257,7 @@ class TeamRef(Schema):
     name: str
 
 
-class PeriodOut(Schema):
+class PipelinePeriodOut(Schema):
     key: str = Field(description="The period's name when it was asked for by name, else ''.")
     start: dt.date
     end: dt.date
@@ -433,7 +433,7 @@ class CycleOut(Schema):
 
 
 class PipelineOut(Schema):
-    period: PeriodOut
+    period: PipelinePeriodOut
     filters: FiltersOut
     as_of: dt.datetime
     totals: TotalsOut

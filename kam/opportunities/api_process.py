@@ -6,18 +6,27 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 
-from kam.core.api_support import ERRORS
+from kam.core.api_support import (
+    ERRORS,
+    IF_MATCH_HELP,
+    VERSIONED_ERRORS,
+    Money,
+    checked,
+    checked_decimal,
+    version_named,
+)
 from kam.core.errors import NotFound
 from kam.core.i18n import show
 from kam.methodology import registry
 from kam.methodology.evaluation import score_evaluation
 from kam.opportunities import process
-from kam.opportunities.api import MAX_ID, OpportunityOut, _deal, _out
+from kam.opportunities.api import MAX_ID, OpportunityOut, _deal, _out, out_with_etag
 from kam.opportunities.assess import assessment_of
 from kam.opportunities.models import Evaluation, Milestone, Opportunity, PurchaseCriterion
 
@@ -67,7 +76,7 @@ class ProcessConflictOut(Schema):
     criteria: list[ConflictCriterionOut] = Field(default_factory=list)
 
 
-PROCESS_ERRORS = {**ERRORS, 409: ProcessConflictOut}
+PROCESS_ERRORS = {**VERSIONED_ERRORS, 409: ProcessConflictOut}
 
 
 @router.get("/{int:opportunity_id}/gates", response={200: GatesOut, **ERRORS})
@@ -117,7 +126,13 @@ class AdvanceIn(Schema):
 
 
 @router.post("/{int:opportunity_id}/advance", response={200: OpportunityOut, **PROCESS_ERRORS})
-def advance_opportunity(request, opportunity_id: int, payload: AdvanceIn | None = None):
+def advance_opportunity(
+    request,
+    opportunity_id: int,
+    response: HttpResponse,
+    payload: AdvanceIn | None = None,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
+):
     """Move the deal one stage on when its key node is met; otherwise 409 with the
     unmet criteria and nothing changed. Leaving the winning stage wins the deal.
     The body is optional: a plain advance needs none."""
@@ -129,8 +144,9 @@ def advance_opportunity(request, opportunity_id: int, payload: AdvanceIn | None 
         force=bool(payload.force),
         reason=payload.reason or "",
         from_stage=payload.from_stage,
+        expected_version=version_named(if_match),
     )
-    return _out(request, opportunity_id)
+    return out_with_etag(request, response, opportunity_id)
 
 
 class CloseIn(Schema):
@@ -143,14 +159,24 @@ class CloseIn(Schema):
 
 
 @router.post("/{int:opportunity_id}/close", response={200: OpportunityOut, **PROCESS_ERRORS})
-def close_opportunity(request, opportunity_id: int, payload: CloseIn):
+def close_opportunity(
+    request,
+    opportunity_id: int,
+    payload: CloseIn,
+    response: HttpResponse,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
+):
     """End the deal. Won only by signing: at the playbook's winning stage with the
     signed contract recorded (the same as advancing); otherwise 409."""
     opp = _deal(request, opportunity_id, edit=True)
     process.opportunity_close(
-        actor=request.auth, opportunity=opp, outcome=payload.outcome, reason=payload.reason or ""
+        actor=request.auth,
+        opportunity=opp,
+        outcome=payload.outcome,
+        reason=payload.reason or "",
+        expected_version=version_named(if_match),
     )
-    return _out(request, opportunity_id)
+    return out_with_etag(request, response, opportunity_id)
 
 
 # --- evaluation and priority -------------------------------------------------------
@@ -158,9 +184,14 @@ def close_opportunity(request, opportunity_id: int, payload: CloseIn):
 
 class EvaluationIn(Schema):
     scores: dict[str, Any] = Field(
+        max_length=50,
+        json_schema_extra=checked(
+            propertyNames={"maxLength": 40},
+            additionalProperties={"type": "integer", "minimum": 1, "maximum": 5},
+        ),
         description="Every factor of the evaluation model scored with a whole number from "
         "1 to 5: project_grade, funding, technical_fit, relationship, credit, product, price, "
-        "solution, service."
+        "solution, service.",
     )
 
 
@@ -349,8 +380,10 @@ class MilestoneIn(Schema):
     date: dt.date | None = Field(
         None, description="When it happened (not in the future); today if left out."
     )
-    price: Decimal | None = None
-    margin: Decimal | None = Field(None, description="Percent, -100 to 100.")
+    price: Money | None = None
+    margin: Annotated[Decimal, checked_decimal(-100, 100)] | None = Field(
+        None, description="Percent, -100 to 100."
+    )
     note: str | None = Field(None, max_length=2000)
 
 

@@ -8,7 +8,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from kam.core import clock
+from kam.core.concurrency import Versioned
 from kam.core.models import BaseModel
+from kam.core.sharing import Membership
 
 
 class Status(models.TextChoices):
@@ -25,7 +27,7 @@ class Priority(models.TextChoices):
     D = "D", _("D – last")
 
 
-class Opportunity(BaseModel):
+class Opportunity(BaseModel, Versioned):
     account = models.ForeignKey(
         "accounts.Account",
         verbose_name=_("account"),
@@ -63,6 +65,7 @@ class Opportunity(BaseModel):
     description = models.TextField(_("description"), blank=True, default="")
 
     class Meta:
+        verbose_name = _("opportunity")
         verbose_name_plural = _("opportunities")
         ordering = ["expected_close", "id"]
         indexes = [
@@ -157,3 +160,16 @@ class ForcedMove(models.Model):
 
     def __str__(self) -> str:
         return f"{self.opportunity_id}: {self.from_stage} → {self.to_stage}"
+
+
+class OpportunityMember(Membership):
+    """A colleague on the deal's team, with read or edit access (kam.core.sharing)."""
+
+    record_field = "opportunity"
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="members")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "user"], name="one_deal_membership")
+        ]
+        indexes = [models.Index(fields=["user", "access"])]

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
+from kam.core.concurrency import check_version
 from kam.core.errors import Conflict, PermissionDenied, ValidationFailed
 from kam.core.i18n import show, stage_name
 from kam.core.permissions import is_manager
@@ -32,10 +33,16 @@ from kam.opportunities.models import (
 REASON_MAX = 2000
 
 
-def _lock(opportunity: Opportunity) -> Opportunity:
-    """Re-read the deal under a row lock; the caller's copy may be stale."""
-    fresh = Opportunity.objects.select_for_update().select_related("account", "owner")
-    return fresh.get(pk=opportunity.pk)
+def _lock(opportunity: Opportunity, expected_version: int | None = None) -> Opportunity:
+    """Re-read the deal under a row lock; the caller's copy may be stale. Two moves
+    of one deal queue here, so the second sees the stage the first left it at."""
+    fresh = (
+        Opportunity.objects.select_for_update()
+        .select_related("account", "owner")
+        .get(pk=opportunity.pk)
+    )
+    check_version(fresh, expected_version)
+    return fresh
 
 
 def _common(opp: Opportunity, entity: str = "opportunity", entity_id: int | None = None) -> dict:
@@ -74,6 +81,7 @@ def opportunity_advance(
     force: bool = False,
     reason: str = "",
     from_stage: str | None = None,
+    expected_version: int | None = None,
 ) -> Opportunity:
     """Move the deal one stage on. Refused (409, nothing changed) while a criterion of
     the current key node is unmet, unless a manager forces it with a reason; the
@@ -84,7 +92,7 @@ def opportunity_advance(
             _("Only a sales manager or an administrator may force a deal past its key node.")
         )
     reason = validation.text(reason, field="reason", max_length=REASON_MAX, required=force)
-    opp = _lock(opportunity)
+    opp = _lock(opportunity, expected_version)
     if _completes_project(opp):
         return _complete_project(actor=actor, opp=opp, caller_copy=opportunity)
     _require_open(opp)
@@ -122,6 +130,7 @@ def opportunity_advance(
         )
     now = clock.now()
     before = {"stage": opp.stage, "stage_entered_at": audit.jsonable(opp.stage_entered_at)}
+    was = _closing_fields(opp)
     if nxt is not None:
         opp.stage = nxt.key
         opp.stage_entered_at = now
@@ -163,8 +172,8 @@ def opportunity_advance(
         audit.record(
             actor=actor,
             action="closed",
-            before={"status": Status.OPEN},
-            after={"status": Status.WON},
+            before=was,
+            after=_closing_fields(opp),
             note=reason or _("Contract signed."),
             **_common(opp),
         )
@@ -172,6 +181,15 @@ def opportunity_advance(
         {k: getattr(opp, k) for k in ("stage", "stage_entered_at", "status", "closed_at")}
     )
     return opp
+
+
+def _closing_fields(opp: Opportunity) -> dict[str, Any]:
+    """What a "closed" event records on each side."""
+    return {
+        "status": opp.status,
+        "closed_at": audit.jsonable(opp.closed_at),
+        "close_reason": opp.close_reason,
+    }
 
 
 def _completes_project(opp: Opportunity) -> bool:
@@ -225,7 +243,12 @@ OUTCOMES = (Status.WON, Status.LOST, Status.ABANDONED)
 
 @transaction.atomic
 def opportunity_close(
-    *, actor, opportunity: Opportunity, outcome: str, reason: str = ""
+    *,
+    actor,
+    opportunity: Opportunity,
+    outcome: str,
+    reason: str = "",
+    expected_version: int | None = None,
 ) -> Opportunity:
     """End a deal. Lost and abandoned need a reason (e.g. "withdrew: criteria
     unfavourable"). Won is reached by signing, as the playbook says: at its winning
@@ -237,7 +260,7 @@ def opportunity_close(
     reason = validation.text(
         reason, field="reason", max_length=REASON_MAX, required=outcome != Status.WON
     )
-    opp = _lock(opportunity)
+    opp = _lock(opportunity, expected_version)
     _require_open(opp)
     book = registry.playbook(opp.playbook)
     if outcome == Status.WON:
@@ -251,6 +274,7 @@ def opportunity_close(
         if winning is not None:
             return opportunity_advance(actor=actor, opportunity=opp, reason=reason)
     now = clock.now()
+    was = _closing_fields(opp)
     opp.status = outcome
     opp.closed_at = now
     opp.close_reason = reason
@@ -259,8 +283,8 @@ def opportunity_close(
     audit.record(
         actor=actor,
         action="closed",
-        before={"status": Status.OPEN},
-        after={"status": outcome},
+        before=was,
+        after=_closing_fields(opp),
         note=reason,
         **_common(opp),
     )
@@ -307,11 +331,7 @@ def evaluation_record(*, actor, opportunity: Opportunity, scores: Any) -> Evalua
     opp = _lock(opportunity)
     result = score_evaluation(registry.current().evaluation, clean)
     existing = Evaluation.objects.filter(opportunity=opp).first()
-    before = (
-        {"score": str(existing.score), "passed": existing.passed, "scores": existing.scores}
-        if existing
-        else {}
-    )
+    before = audit.snapshot(existing, EVALUATION_FIELDS) if existing else {}
     now = clock.now()
     evaluation = existing or Evaluation(opportunity=opp, created_at=now)
     evaluation.scores = clean
@@ -336,6 +356,9 @@ def evaluation_record(*, actor, opportunity: Opportunity, scores: Any) -> Evalua
     priority_refresh(actor=actor, opportunity=opp, evaluation=evaluation)
     opportunity.priority = opp.priority
     return evaluation
+
+
+EVALUATION_FIELDS = ("scores", "score", "passed", "knocked_out")
 
 
 def computed_priority(opportunity: Opportunity, evaluation: Evaluation | None) -> str:
@@ -384,7 +407,8 @@ def priority_override(
     if not is_manager(actor):
         raise PermissionDenied(_("Only a sales manager or an administrator may set the priority."))
     opp = _lock(opportunity)
-    before = {"priority": opp.priority, "priority_overridden": opp.priority_overridden}
+    fields = ("priority", "priority_overridden", "priority_reason")
+    before = audit.snapshot(opp, fields)
     if grade is None or grade == "":
         reason = validation.text(reason, field="reason", max_length=REASON_MAX)
         opp.priority_overridden = False
@@ -399,8 +423,10 @@ def priority_override(
         opp.priority = grade
         opp.priority_overridden = True
         opp.priority_reason = reason
-    after = {"priority": opp.priority, "priority_overridden": opp.priority_overridden}
-    if after == before and not opp.priority_overridden:
+    now_values = audit.snapshot(opp, fields)
+    after = {k: v for k, v in now_values.items() if v != before[k]}
+    before = {k: v for k, v in before.items() if k in after}
+    if not after:
         return opp
     opp.updated_at = clock.now()
     opp.save(update_fields=["priority", "priority_overridden", "priority_reason", "updated_at"])

@@ -7,13 +7,44 @@ import datetime as dt
 from django.db.models import Count, Q, QuerySet
 from django.utils.translation import gettext as _
 
-from kam.core.errors import NotFound
+from kam.core.errors import NotFound, PermissionDenied
 from kam.core.permissions import owner_scope
-from kam.opportunities.models import Opportunity
+from kam.core.sharing import Access
+from kam.opportunities.models import Opportunity, OpportunityMember
+
+
+def _shared_deals(user, *, edit: bool = False):
+    """Ids of the deals whose team the user is on (with edit rights, if asked)."""
+    members = OpportunityMember.objects.filter(user_id=user.pk)
+    if edit:
+        members = members.filter(access=Access.EDIT)
+    return members.values("opportunity_id")
+
+
+def _visible(user, *, edit: bool) -> QuerySet[Opportunity]:
+    scope = owner_scope(user)
+    if not scope:  # an admin (an empty Q would vanish from the OR below)
+        return Opportunity.objects.all()
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Opportunity.objects.none()
+    from kam.accounts.selectors import _shared_accounts
+
+    return Opportunity.objects.filter(
+        scope
+        | Q(pk__in=_shared_deals(user, edit=edit))
+        | Q(account_id__in=_shared_accounts(user, edit=edit))
+    )
 
 
 def opportunities_for_user(user) -> QuerySet[Opportunity]:
-    return Opportunity.objects.filter(owner_scope(user))
+    """Deals the user owns (their team's, for a manager; all, for an admin), plus the
+    deals whose team they are on and the deals of the accounts whose team they are on."""
+    return _visible(user, edit=False)
+
+
+def opportunities_editable_by(user) -> QuerySet[Opportunity]:
+    """The same, counting only teams that gave the user edit rights."""
+    return _visible(user, edit=True)
 
 
 def opportunity_get_for_user(user, opportunity_id: int) -> Opportunity:
@@ -28,8 +59,17 @@ def opportunity_get_for_user(user, opportunity_id: int) -> Opportunity:
     return opp
 
 
-# Seeing a deal and changing it are the same right (the owner, their manager, admins).
-opportunity_get_for_edit = opportunity_get_for_user
+def opportunity_get_for_edit(user, opportunity_id: int) -> Opportunity:
+    """404 when the deal is out of sight; 403 when it is shared with the user to read."""
+    opp = opportunity_get_for_user(user, opportunity_id)
+    if not opportunities_editable_by(user).filter(pk=opp.pk).exists():
+        raise PermissionDenied(
+            _(
+                "You can see this opportunity but not change it: ask its owner for edit "
+                "rights on its team."
+            )
+        )
+    return opp
 
 
 def opportunity_list(

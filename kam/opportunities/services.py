@@ -13,6 +13,7 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
+from kam.core.concurrency import lock_for_change
 from kam.core.errors import Conflict, ValidationFailed
 from kam.core.i18n import show
 from kam.core.permissions import check_assignable
@@ -30,6 +31,17 @@ EDITABLE_FIELDS = (
     "description",
     "owner",
 )
+# Everything the event log knows about a deal: the created event holds all of it,
+# each later event the fields it changed (kam.core.replay rebuilds a deal from them).
+# The process engine's fields change only through its own services and events.
+PROCESS_FIELDS = (
+    "priority",
+    "priority_overridden",
+    "priority_reason",
+    "closed_at",
+    "close_reason",
+    "completed_at",
+)
 SNAPSHOT_FIELDS = (
     "account",
     "playbook",
@@ -37,6 +49,7 @@ SNAPSHOT_FIELDS = (
     "stage_entered_at",
     "status",
     *EDITABLE_FIELDS,
+    *PROCESS_FIELDS,
 )
 
 
@@ -160,9 +173,13 @@ def opportunity_create(
 
 
 @transaction.atomic
-def opportunity_update(*, actor, opportunity: Opportunity, **changes: Any) -> Opportunity:
+def opportunity_update(
+    *, actor, opportunity: Opportunity, expected_version: int | None = None, **changes: Any
+) -> Opportunity:
     """Edit the deal's facts. A buyer-stage change is its own event
-    (`buyer_stage_changed`) because alignment and progress are measured on it."""
+    (`buyer_stage_changed`) because alignment and progress are measured on it.
+    `expected_version`: the version the change was based on (412 when stale)."""
+    lock_for_change(opportunity, expected_version)
     data = _clean(changes, instance=opportunity)
     if "owner" in data and data["owner"].pk != opportunity.owner_id:
         check_assignable(actor, data["owner"])
@@ -216,9 +233,12 @@ def opportunity_update(*, actor, opportunity: Opportunity, **changes: Any) -> Op
 
 
 @transaction.atomic
-def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
+def opportunity_delete(
+    *, actor, opportunity: Opportunity, expected_version: int | None = None
+) -> None:
     """For entries made by mistake. A real deal that ends is closed (won/lost/abandoned)
     by the process engine, keeping its history."""
+    lock_for_change(opportunity, expected_version)
     if opportunity.referrals.exists() or opportunity.payments.exists():
         raise Conflict(
             _("Partner referrals or payments collected are recorded on this deal; it stays.")
@@ -232,7 +252,49 @@ def opportunity_delete(*, actor, opportunity: Opportunity) -> None:
         opportunity_id=opportunity.pk,
         account_id=opportunity.account_id,
     )
+    _record_children_deleted(actor=actor, opportunity=opportunity)
     opportunity.delete()
+
+
+def _record_children_deleted(*, actor, opportunity: Opportunity) -> None:
+    """The deal's own records go with it (the database cascades): each gets its
+    "deleted" event too. The competition table, forced moves and team are the deal's
+    own events' business (they are written on the opportunity)."""
+    from kam.intel.models import IntelSource
+    from kam.intel.services import ITEM_FIELDS
+    from kam.opportunities.models import Evaluation
+    from kam.opportunities.process import CRITERION_FIELDS, EVALUATION_FIELDS, MILESTONE_FIELDS
+    from kam.stakeholders.services import FIELDS as STAKEHOLDER_FIELDS
+
+    ids = {"opportunity_id": opportunity.pk, "account_id": opportunity.account_id}
+    note = _("Deleted with its opportunity.")
+    kinds = (
+        (
+            opportunity.stakeholders.select_related("contact"),
+            "stakeholder",
+            STAKEHOLDER_FIELDS,
+            lambda s: {"name": s.contact.name},
+        ),
+        (opportunity.criteria.all(), "criterion", CRITERION_FIELDS, None),
+        (opportunity.milestones.all(), "milestone", MILESTONE_FIELDS, None),
+        (Evaluation.objects.filter(opportunity=opportunity), "evaluation", EVALUATION_FIELDS, None),
+        (
+            opportunity.intel_items.all(),
+            "intel",
+            ITEM_FIELDS,
+            lambda item: {
+                "sources": list(
+                    IntelSource.objects.filter(item=item)
+                    .order_by("confirmed_on", "id")
+                    .values_list("contact_id", flat=True)
+                )
+            },
+        ),
+    )
+    for rows, entity, fields, extra in kinds:
+        audit.record_deleted(
+            actor=actor, rows=rows, entity=entity, fields=fields, extra=extra, note=note, **ids
+        )
 
 
 def _day_start(day: dt.date) -> dt.datetime:
@@ -388,8 +450,12 @@ def opportunity_bring_in(
                 entity="opportunity",
                 entity_id=opp.pk,
                 action="closed",
-                before={"status": Status.OPEN},
-                after={"status": status},
+                before={"status": Status.OPEN, "closed_at": None, "close_reason": ""},
+                after={
+                    "status": status,
+                    "closed_at": audit.jsonable(at),
+                    "close_reason": close_reason,
+                },
                 note=close_reason or _("Imported: closed on this day."),
                 opportunity_id=opp.pk,
                 account_id=opp.account_id,

@@ -11,18 +11,27 @@ from __future__ import annotations
 import datetime as dt
 import mimetypes
 from decimal import Decimal
+from typing import Annotated
 
 from django.http import FileResponse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from kam.accounts.selectors import account_get_for_user
-from kam.core.api_support import ERRORS, PageQuery, paginate, refuse_nulls, take_owner
+from kam.core.api_support import (
+    ERRORS,
+    Money,
+    PageQuery,
+    checked,
+    paginate,
+    refuse_nulls,
+    take_owner,
+)
 from kam.core.errors import NotFound
 from kam.opportunities import api as opportunity_api
 from kam.opportunities.selectors import opportunities_for_user
 from kam.partners import present, programmes, selectors, services
-from kam.partners.models import Partner, Payment, Payout
+from kam.partners.models import NOTE_MAX, Partner, Payment, Payout
 
 router = Router(tags=["partners"])
 opportunity_router = Router(tags=["partners"])
@@ -108,7 +117,7 @@ class PartnerFilters(PageQuery):
 
 class ReferralIn(Schema):
     opportunity_id: int = Field(ge=1, le=MAX_ID)
-    kind: str = Field(description="direct | indirect")
+    kind: str = Field(max_length=10, description="direct | indirect")
     referred_on: dt.date | None = Field(None, description="YYYY-MM-DD; today when left out.")
     note: str | None = Field(None, max_length=2000)
 
@@ -203,16 +212,19 @@ class StatementQuery(Schema):
 
 
 class PayoutIn(Schema):
-    period: str = Field(description="The settlement period, e.g. 2026H1; it must have ended.")
+    period: str = Field(
+        description="The settlement period, e.g. 2026H1; it must have ended.",
+        json_schema_extra=checked(maxLength=8),
+    )
     paid_on: dt.date | None = Field(None, description="YYYY-MM-DD; today when left out.")
     reference: str | None = Field(None, max_length=120, description="e.g. the bank transfer no.")
-    amount: Decimal | None = Field(
+    amount: Money | None = Field(
         None, description="If given, must equal the amount due (guards against a stale screen)."
     )
 
 
 class PaymentIn(Schema):
-    amount: Decimal
+    amount: Money
     date: dt.date | None = Field(None, description="YYYY-MM-DD; today when left out.")
     reference: str | None = Field(None, max_length=120)
 
@@ -449,7 +461,11 @@ def remove_referral(request, partner_id: int, referral_id: int):
     response={200: ReferralOut, **ERRORS},
 )
 def release_referral(
-    request, partner_id: int, referral_id: int, note: Form[str], file: File[UploadedFile]
+    request,
+    partner_id: int,
+    referral_id: int,
+    note: Form[Annotated[str, Field(json_schema_extra=checked(maxLength=NOTE_MAX))]],
+    file: File[UploadedFile],
 ):
     """Administrators only (multipart form): release a commission held for a conflict
     of interest, recording the customer's written disclosure — `note` (what the

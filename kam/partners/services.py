@@ -47,7 +47,15 @@ PARTNER_FIELDS = (
     "programme",
     "notes",
 )
-REFERRAL_FIELDS = ("partner", "opportunity", "kind", "referred_on", "note", "conflict")
+REFERRAL_FIELDS = (
+    "partner",
+    "opportunity",
+    "kind",
+    "referred_on",
+    "note",
+    "conflict",
+    "released_at",
+)
 PAYMENT_FIELDS = ("date", "amount", "reference")
 
 
@@ -303,8 +311,8 @@ def referral_release(*, actor, referral: Referral, note: str, document) -> Refer
         entity="referral",
         entity_id=referral.pk,
         action="released",
-        before={"held": True},
-        after={"held": False, "disclosure_file": file_name},
+        before={"held": True, "released_at": None},
+        after={"held": False, "released_at": audit.jsonable(now), "disclosure_file": file_name},
         opportunity_id=referral.opportunity_id,
         account_id=referral.opportunity.account_id,
         note=note,

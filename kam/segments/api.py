@@ -9,14 +9,15 @@ criteria, in the caller's language: the keys a definition and scores use."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
 from ninja import Field, Query, Router, Schema, Status
 
 from kam.accounts.api import AccountOut
-from kam.core.api_support import ERRORS, PageQuery, paginate, refuse_nulls
+from kam.core.api_support import ERRORS, PageQuery, checked, paginate, refuse_nulls
 from kam.core.i18n import language
 from kam.methodology import registry
-from kam.methodology.segmentation import SCORE_MAX, SCORE_MIN
+from kam.methodology.segmentation import SCORE_MAX, SCORE_MIN, TEXT_MAX
 from kam.segments import selectors, services
 from kam.segments.models import Segment
 
@@ -29,20 +30,50 @@ DEFINITION_HELP = (
     "See GET /segments/variables."
 )
 SCORES_HELP = "{criterion_key: 1–5}, 5 the attractive end; null leaves a criterion unscored."
+# The service checks the keys, the values and their counts (kam/segments/services.py).
+Definition = Annotated[
+    dict[str, list[str]],
+    Field(
+        max_length=50,
+        json_schema_extra=checked(
+            propertyNames={"maxLength": 40},
+            additionalProperties={
+                "type": "array",
+                "maxItems": services.VALUES_MAX,
+                "items": {"type": "string", "maxLength": TEXT_MAX},
+            },
+        ),
+    ),
+]
+Scores = Annotated[
+    dict[str, int | None],
+    Field(
+        max_length=50,
+        json_schema_extra=checked(
+            propertyNames={"maxLength": 40},
+            additionalProperties={
+                "anyOf": [
+                    {"type": "integer", "minimum": SCORE_MIN, "maximum": SCORE_MAX},
+                    {"type": "null"},
+                ]
+            },
+        ),
+    ),
+]
 
 
 class SegmentIn(Schema):
     name: str = Field(max_length=200)
     description: str | None = Field(None, max_length=5000)
-    definition: dict[str, list[str]] | None = Field(None, description=DEFINITION_HELP)
-    scores: dict[str, int | None] | None = Field(None, description=SCORES_HELP)
+    definition: Definition | None = Field(None, description=DEFINITION_HELP)
+    scores: Scores | None = Field(None, description=SCORES_HELP)
 
 
 class SegmentPatch(Schema):
     name: str | None = Field(None, max_length=200)
     description: str | None = Field(None, max_length=5000)
-    definition: dict[str, list[str]] | None = Field(None, description=DEFINITION_HELP)
-    scores: dict[str, int | None] | None = Field(None, description=SCORES_HELP)
+    definition: Definition | None = Field(None, description=DEFINITION_HELP)
+    scores: Scores | None = Field(None, description=SCORES_HELP)
 
 
 class HeadingScoreOut(Schema):
@@ -89,13 +120,13 @@ class VariableOut(Schema):
     options: list[OptionOut]
 
 
-class GroupOut(Schema):
+class SegmentGroupOut(Schema):
     key: str
     name: str
     variables: list[VariableOut]
 
 
-class CriterionOut(Schema):
+class SegmentCriterionOut(Schema):
     key: str
     name: str
     guide: str
@@ -106,11 +137,11 @@ class HeadingOut(Schema):
     key: str
     name: str
     weight: float
-    criteria: list[CriterionOut]
+    criteria: list[SegmentCriterionOut]
 
 
 class VariablesOut(Schema):
-    groups: list[GroupOut]
+    groups: list[SegmentGroupOut]
     headings: list[HeadingOut]
     score_min: int
     score_max: int

@@ -10,12 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
+from typing import Annotated
 
+from django.http import HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Field, Router, Schema, Status
+from ninja import Field, Header, Router, Schema, Status
 
 from kam.contacts.selectors import contact_named_in_payload
-from kam.core.api_support import ERRORS
+from kam.core.api_support import (
+    ERRORS,
+    IF_MATCH_HELP,
+    TEXT_MAX,
+    VERSIONED_ERRORS,
+    checked,
+    set_etag,
+    version_named,
+)
 from kam.core.errors import NotFound
 from kam.opportunities import api as opportunity_api
 from kam.opportunities.models import Opportunity
@@ -29,28 +39,36 @@ ROLES_HELP = (
     "Any of: decision_maker, purchaser, technical, user, influencer, gatekeeper, executor, "
     "finance, external."
 )
+# Role keys (the service refuses unknown ones; a repeat counts once).
+Roles = Annotated[list[Annotated[str, Field(max_length=20)]], Field(max_length=20)]
 STANCE_HELP = "champion, supporter, neutral, enemy, blocker or unknown."
 
 
 class StakeholderFields(Schema):
     is_coach: bool | None = Field(None, description="The insider who tells us what happens.")
-    influence: int | None = Field(None, description="Weight in the decision, 1–5.")
+    influence: int | None = Field(
+        None,
+        description="Weight in the decision, 1–5.",
+        json_schema_extra=checked(minimum=1, maximum=5),
+    )
     relationship: int | None = Field(
-        None, description="0 none, 1 acquainted, 2 interacting, 3 trusting, 4 ally."
+        None,
+        description="0 none, 1 acquainted, 2 interacting, 3 trusting, 4 ally.",
+        json_schema_extra=checked(minimum=0, maximum=4),
     )
     disc: str | None = Field(None, max_length=1, description="D, I, S or C.")
-    notes: str | None = Field(None, max_length=10_000)
+    notes: str | None = Field(None, max_length=TEXT_MAX)
 
 
 class StakeholderIn(StakeholderFields):
-    contact_id: int
-    roles: list[str] | None = Field(None, description=ROLES_HELP)
-    stance: str | None = Field(None, max_length=20, description=STANCE_HELP)
+    contact_id: int = Field(ge=1, le=MAX_ID)
+    roles: Roles | None = Field(None, description=ROLES_HELP)
+    stance: str | None = Field(None, max_length=10, description=STANCE_HELP)
 
 
 class StakeholderPatch(StakeholderFields):
-    roles: list[str] | None = Field(None, description=ROLES_HELP)
-    stance: str | None = Field(None, max_length=20, description=STANCE_HELP)
+    roles: Roles | None = Field(None, description=ROLES_HELP)
+    stance: str | None = Field(None, max_length=10, description=STANCE_HELP)
 
 
 class StakeholderOut(Schema):
@@ -71,6 +89,7 @@ class StakeholderOut(Schema):
     notes: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    version: int = Field(description="Raised by every change; also the ETag header.")
 
     @staticmethod
     def resolve_name(obj) -> str:
@@ -117,8 +136,18 @@ def list_stakeholders(request, opportunity_id: int):
     return list(Stakeholder.objects.filter(opportunity=opp).select_related("contact"))
 
 
+@router.get(
+    "/{int:opportunity_id}/stakeholders/{int:stakeholder_id}",
+    response={200: StakeholderOut, **ERRORS},
+)
+def get_stakeholder(request, opportunity_id: int, stakeholder_id: int, response: HttpResponse):
+    stakeholder = _stakeholder(_deal(request, opportunity_id, edit=False), stakeholder_id)
+    set_etag(response, stakeholder)
+    return stakeholder
+
+
 @router.post("/{int:opportunity_id}/stakeholders", response={201: StakeholderOut, **ERRORS})
-def add_stakeholder(request, opportunity_id: int, payload: StakeholderIn):
+def add_stakeholder(request, opportunity_id: int, payload: StakeholderIn, response: HttpResponse):
     """Put a contact of the deal's account into its buying centre with their roles
     and stance. Fields left out (or null) take their defaults: no roles, stance
     unknown, not a coach."""
@@ -128,15 +157,21 @@ def add_stakeholder(request, opportunity_id: int, payload: StakeholderIn):
     stakeholder = services.stakeholder_add(
         actor=request.auth, opportunity=opp, contact=contact, **fields
     )
+    set_etag(response, stakeholder)
     return Status(201, stakeholder)
 
 
 @router.patch(
     "/{int:opportunity_id}/stakeholders/{int:stakeholder_id}",
-    response={200: StakeholderOut, **ERRORS},
+    response={200: StakeholderOut, **VERSIONED_ERRORS},
 )
 def update_stakeholder(
-    request, opportunity_id: int, stakeholder_id: int, payload: StakeholderPatch
+    request,
+    opportunity_id: int,
+    stakeholder_id: int,
+    payload: StakeholderPatch,
+    response: HttpResponse,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
 ):
     """Only the fields sent change; null empties the optional ones (influence,
     relationship, disc, notes) and is refused where a value is always needed
@@ -144,13 +179,30 @@ def update_stakeholder(
     opp = _deal(request, opportunity_id)
     stakeholder = _stakeholder(opp, stakeholder_id)
     changes = payload.model_dump(exclude_unset=True)
-    return services.stakeholder_update(actor=request.auth, stakeholder=stakeholder, **changes)
+    stakeholder = services.stakeholder_update(
+        actor=request.auth,
+        stakeholder=stakeholder,
+        expected_version=version_named(if_match),
+        **changes,
+    )
+    set_etag(response, stakeholder)
+    return stakeholder
 
 
 @router.delete(
-    "/{int:opportunity_id}/stakeholders/{int:stakeholder_id}", response={204: None, **ERRORS}
+    "/{int:opportunity_id}/stakeholders/{int:stakeholder_id}",
+    response={204: None, **VERSIONED_ERRORS},
 )
-def remove_stakeholder(request, opportunity_id: int, stakeholder_id: int):
+def remove_stakeholder(
+    request,
+    opportunity_id: int,
+    stakeholder_id: int,
+    if_match: str | None = Header(None, alias="If-Match", description=IF_MATCH_HELP),
+):
     opp = _deal(request, opportunity_id)
-    services.stakeholder_remove(actor=request.auth, stakeholder=_stakeholder(opp, stakeholder_id))
+    services.stakeholder_remove(
+        actor=request.auth,
+        stakeholder=_stakeholder(opp, stakeholder_id),
+        expected_version=version_named(if_match),
+    )
     return Status(204, None)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from kam.core.concurrency import Versioned
 from kam.core.models import BaseModel
 
 
@@ -31,7 +32,7 @@ class Stance(models.TextChoices):
     UNKNOWN = "unknown", _("Unknown")
 
 
-class Stakeholder(BaseModel):
+class Stakeholder(BaseModel, Versioned):
     opportunity = models.ForeignKey(
         "opportunities.Opportunity",
         verbose_name=_("opportunity"),
@@ -55,6 +56,7 @@ class Stakeholder(BaseModel):
     notes = models.TextField(_("notes"), blank=True, default="")
 
     class Meta:
+        verbose_name = _("stakeholder")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, validation
+from kam.core.concurrency import lock_for_change
 from kam.core.errors import ValidationFailed
 from kam.stakeholders.models import Role, Stakeholder, Stance
 
@@ -96,7 +97,11 @@ def stakeholder_add(*, actor, opportunity, contact, **fields: Any) -> Stakeholde
 
 
 @transaction.atomic
-def stakeholder_update(*, actor, stakeholder: Stakeholder, **changes: Any) -> Stakeholder:
+def stakeholder_update(
+    *, actor, stakeholder: Stakeholder, expected_version: int | None = None, **changes: Any
+) -> Stakeholder:
+    """`expected_version`: the version the change was based on (412 when stale)."""
+    lock_for_change(stakeholder, expected_version)
     data = _clean(changes)
     before, after = audit.apply_changes(stakeholder, data)
     if after:
@@ -113,7 +118,10 @@ def stakeholder_update(*, actor, stakeholder: Stakeholder, **changes: Any) -> St
 
 
 @transaction.atomic
-def stakeholder_remove(*, actor, stakeholder: Stakeholder) -> None:
+def stakeholder_remove(
+    *, actor, stakeholder: Stakeholder, expected_version: int | None = None
+) -> None:
+    lock_for_change(stakeholder, expected_version)
     audit.record(
         actor=actor,
         action="deleted",

@@ -9,14 +9,12 @@ from kam.core.errors import ValidationFailed
 from kam.users.models import Role, User
 
 
-def user_get_for_assignment(user_id: int) -> User:
-    """The user a record is being given to; whether the actor may do so is the
-    service's check (core.permissions.may_own)."""
-    user = User.objects.filter(pk=user_id, is_active=True).first()
+def user_get_for_assignment(user_id: int, *, field: str = "owner_id") -> User:
+    """The user a record is being given (or shared) to; whether the actor may do so
+    is the service's check (core.permissions.may_own, core.sharing)."""
+    user = User.objects.filter(pk=user_id, is_active=True).first() if user_id < 2**63 else None
     if user is None:
-        raise ValidationFailed(
-            _("No active user with id %(id)s.") % {"id": user_id}, field="owner_id"
-        )
+        raise ValidationFailed(_("No active user with id %(id)s.") % {"id": user_id}, field=field)
     return user
 
 

@@ -16,7 +16,8 @@ from kam.accounts.services import account_create, account_update
 from kam.contacts.models import Contact, ContactStatus
 from kam.contacts.selectors import contacts_for_user
 from kam.contacts.services import contact_create, contact_update
-from kam.core.errors import DomainError
+from kam.core.errors import DomainError, PreconditionFailed
+from kam.core.models import Event
 from kam.methodology import registry
 from kam.opportunities.models import Opportunity, Status
 from kam.opportunities.services import opportunity_create, opportunity_update
@@ -64,6 +65,108 @@ class ServiceForm(forms.Form):
         self.add_error(name, str(exc.message))
 
 
+class VersionedForm(ServiceForm):
+    """An edit form of a versioned record (opportunity, account, stakeholder). It
+    carries the version the user opened (hidden) and, with `show_hidden_initial`, the
+    values they saw. When someone else saved meanwhile the service refuses (412):
+    the form then lists what changed — the value the user saw, the value now and who
+    changed it — keeps the user's input, and takes the new version, so sending it
+    again is a deliberate choice over the other person's change."""
+
+    stale_changes: list[dict] | None = None
+
+    def track_version(self, instance) -> None:
+        self.versioned = instance
+        if instance is None:
+            return
+        self.fields["version"] = forms.IntegerField(
+            widget=forms.HiddenInput, required=False, initial=instance.version
+        )
+        for name, field in self.fields.items():
+            if name != "version":
+                field.show_hidden_initial = True
+
+    def expected_version(self) -> int | None:
+        return self.cleaned_data.pop("version", None) if self.versioned is not None else None
+
+    def add_service_error(self, exc: DomainError) -> None:
+        if isinstance(exc, PreconditionFailed) and self.versioned is not None:
+            self._explain_stale()
+        super().add_service_error(exc)
+
+    def _explain_stale(self) -> None:
+        """List the fields the other person changed; keep the user's own edits, and
+        take the new values wherever the user had left a field as they saw it."""
+        record = self.versioned
+        record.refresh_from_db()
+        now = self.current_values(record)
+        data = self.data.copy()
+        rows = []
+        for name, field in self.fields.items():
+            if name == "version" or name not in now:
+                continue
+            seen = self._posted(field, self.add_initial_prefix(name))
+            if not field.has_changed(seen, now[name]):
+                continue
+            rows.append(
+                {"label": field.label, "seen": _shown(field, seen), "now": _shown(field, now[name])}
+            )
+            if not field.has_changed(seen, self._posted(field, self.add_prefix(name))):
+                _put(data, self.add_prefix(name), now[name])  # untouched by the user
+        last = (
+            Event.objects.filter(entity=record._meta.model_name, entity_id=record.pk)
+            .select_related("actor")
+            .order_by("-at", "-id")
+            .first()
+        )
+        self.stale_changes = rows
+        self.stale_by = last.actor if last else None
+        self.stale_at = last.at if last else None
+        # the next send is based on the record as it is now
+        data["version"] = str(record.version)
+        self.data = data
+        self.initial = {**self.initial, **now}
+
+    def _posted(self, field, key: str):
+        widget = field.hidden_widget() if key.startswith("initial-") else field.widget
+        raw = widget.value_from_datadict(self.data, self.files, key)
+        try:
+            return field.to_python(raw)
+        except forms.ValidationError:
+            return raw
+
+    def current_values(self, record) -> dict:
+        """The record's values in the form's terms (override where they differ)."""
+        return forms.model_to_dict(record, fields=[n for n in self.fields if n != "version"])
+
+
+def _put(data, key: str, value) -> None:
+    """Write a value into a form's QueryDict as a browser would have sent it."""
+    if isinstance(value, list | tuple):
+        data.setlist(key, [str(getattr(v, "pk", v)) for v in value])
+    elif value is True:
+        data[key] = "on"
+    elif value is False:
+        data.pop(key, None)  # an unticked box is not sent at all
+    elif value is None:
+        data[key] = ""
+    else:
+        data[key] = str(getattr(value, "pk", value))
+
+
+def _shown(field, value) -> str:
+    """A value as the user reads it: a choice by its label, empty as a dash."""
+    if value in (None, "", []):
+        return "—"
+    choices = getattr(field, "choices", None)
+    if choices is not None:
+        names = {str(k): str(v) for k, v in choices if k not in ("", None)}
+        if isinstance(value, list | tuple):
+            return ", ".join(names.get(str(getattr(v, "pk", v)), str(v)) for v in value)
+        return names.get(str(getattr(value, "pk", value)), str(value))
+    return str(value)
+
+
 class UserChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: User) -> str:
         return str(obj)
@@ -98,7 +201,7 @@ ACCOUNT_FIELDS = (
 )
 
 
-class AccountForm(ServiceForm):
+class AccountForm(VersionedForm):
     def __init__(self, data=None, *, actor, instance: Account | None = None):
         initial = (
             forms.model_to_dict(instance, fields=ACCOUNT_FIELDS)
@@ -131,13 +234,18 @@ class AccountForm(ServiceForm):
                 "1 poorly … 5 exactly. One input of the multi-indicator grade."
             ),
         )
+        self.track_version(instance)
 
     def save(self) -> Account | None:
         data: dict[str, Any] = dict(self.cleaned_data)
         if self.instance is None:
             return self.run(lambda: account_create(actor=self.actor, **data))
+        version = self.expected_version()
+        data.pop("version", None)
         return self.run(
-            lambda: account_update(actor=self.actor, account=self.instance, **data),
+            lambda: account_update(
+                actor=self.actor, account=self.instance, expected_version=version, **data
+            ),
             instance=self.instance,
         )
 
@@ -227,7 +335,7 @@ class ContactForm(ServiceForm):
 OPPORTUNITY_FIELDS = ("name", "code", "owner", "amount", "currency", "expected_close")
 
 
-class OpportunityForm(ServiceForm):
+class OpportunityForm(VersionedForm):
     """The deal's facts. The seller stage is not here on purpose: it moves only
     through the process engine, gate by gate."""
 
@@ -277,6 +385,7 @@ class OpportunityForm(ServiceForm):
             required=False,
             widget=forms.Textarea(attrs={"rows": 4}),
         )
+        self.track_version(instance)
 
     def save(self) -> Opportunity | None:
         data: dict[str, Any] = dict(self.cleaned_data)
@@ -286,8 +395,12 @@ class OpportunityForm(ServiceForm):
             return self.run(
                 lambda: opportunity_create(actor=self.actor, account=self.account, **data)
             )
+        version = self.expected_version()
+        data.pop("version", None)
         return self.run(
-            lambda: opportunity_update(actor=self.actor, opportunity=self.instance, **data),
+            lambda: opportunity_update(
+                actor=self.actor, opportunity=self.instance, expected_version=version, **data
+            ),
             instance=self.instance,
         )
 

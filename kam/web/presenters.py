@@ -115,7 +115,15 @@ EXTRA_FIELD_LABELS = {
 }
 
 # Payload keys that say nothing a person reads (the timeline already has the time).
-HIDDEN_FIELDS = {"stage_entered_at", "opportunity"}
+# Recorded for the audit trail (kam.core.replay) but shown otherwise: the moment is
+# the row's time, the reasons are its note.
+HIDDEN_FIELDS = {
+    "stage_entered_at",
+    "opportunity",
+    "closed_at",
+    "close_reason",
+    "priority_reason",
+}
 
 
 @dataclass

@@ -21,7 +21,7 @@ from kam.opportunities.services import opportunity_update
 from kam.stakeholders.models import Role, Stakeholder, Stance
 from kam.stakeholders.services import stakeholder_add, stakeholder_update
 from kam.web import presenters
-from kam.web.forms import ContactChoiceField, DateInput, ServiceForm
+from kam.web.forms import ContactChoiceField, DateInput, ServiceForm, VersionedForm
 
 REASON_ROWS = 3
 
@@ -427,20 +427,12 @@ class StakeholderForm(StakeholderFields):
         )
 
 
-class StakeholderEditForm(StakeholderFields):
+class StakeholderEditForm(StakeholderFields, VersionedForm):
     """Stance, roles and the rest of one person of the buying centre, from the map's
     dialog. Its ids carry the stakeholder's id: the page holds one dialog per person."""
 
     def __init__(self, data=None, *, actor, opportunity: Opportunity, stakeholder: Stakeholder):
-        initial = {
-            "roles": list(stakeholder.roles),
-            "stance": stakeholder.stance,
-            "is_coach": stakeholder.is_coach,
-            "disc": stakeholder.disc,
-            "influence": stakeholder.influence,
-            "relationship": stakeholder.relationship,
-            "notes": stakeholder.notes,
-        }
+        initial = self.current_values(stakeholder)
         super().__init__(
             data,
             actor=actor,
@@ -455,10 +447,26 @@ class StakeholderEditForm(StakeholderFields):
             name = dict(choices).get(contact_disc, contact_disc)
             choices[0] = ("", _("As on the contact: %(disc)s") % {"disc": name})
             self.fields["disc"].choices = choices
+        self.track_version(stakeholder)
+
+    def current_values(self, stakeholder: Stakeholder) -> dict:
+        return {
+            "roles": list(stakeholder.roles),
+            "stance": stakeholder.stance,
+            "is_coach": stakeholder.is_coach,
+            "disc": stakeholder.disc,
+            "influence": stakeholder.influence,
+            "relationship": stakeholder.relationship,
+            "notes": stakeholder.notes,
+        }
 
     def save(self):
+        version = self.expected_version()
         return self.run(
             lambda: stakeholder_update(
-                actor=self.actor, stakeholder=self.stakeholder, **self.stakeholder_data()
+                actor=self.actor,
+                stakeholder=self.stakeholder,
+                expected_version=version,
+                **self.stakeholder_data(),
             )
         )

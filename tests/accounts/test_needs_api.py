@@ -307,7 +307,8 @@ def test_a_rep_who_sells_on_the_account_reads_but_cannot_replace_the_needs(world
     assert read.status_code == 200
     assert write.status_code == 403
     assert write.json()["detail"] == (
-        "You can see this account but not change it: it belongs to another account manager."
+        "You can see this account but not change it: ask its account manager for "
+        "edit rights on its team."
     )
     assert _needs_state(account) == before
 

@@ -423,7 +423,11 @@ def test_close_lost_or_abandoned_with_a_reason(rep, deal, outcome):
     closed = [e for e in _ok(rep.get(f"opportunities/{deal}/history"))
               if e["action"] == "closed"]
     assert [(e["after"], e["note"], e["actor"]) for e in closed] == [
-        ({"status": outcome}, "withdrew: criteria unfavourable", "rep_a")]
+        ({"status": outcome, "closed_at": closed[0]["after"]["closed_at"],
+          "close_reason": "withdrew: criteria unfavourable"},
+         "withdrew: criteria unfavourable", "rep_a")]
+    assert dt.datetime.fromisoformat(closed[0]["after"]["closed_at"]) == (
+        Opportunity.objects.get(pk=deal).closed_at)
     assert _ok(rep.get(f"opportunities/{deal}/win-probability"))["factors"] == [
         {"key": f"status_{outcome}", "label": outcome.capitalize(), "effect": "0%", "value": 0.0}]
 
@@ -604,8 +608,9 @@ def test_manager_overrides_the_priority_and_clears_it(rep, manager, deal):
                for e in _ok(rep.get(f"opportunities/{deal}/history"))
                if e["action"] == "priority_changed"]
     assert changes[-2:] == [
-        ({"priority": "B", "priority_overridden": True}, "资源集中在华东项目", "m_east"),
-        ({"priority": "C", "priority_overridden": False}, "", "m_east"),
+        ({"priority": "B", "priority_overridden": True, "priority_reason": "资源集中在华东项目"},
+         "资源集中在华东项目", "m_east"),
+        ({"priority": "C", "priority_overridden": False, "priority_reason": ""}, "", "m_east"),
     ]
 
 
@@ -1018,7 +1023,7 @@ def test_openapi_describes_the_process_endpoints(db, client):
         "/criteria/{criterion_id}": ["patch", "delete"], "/milestones": ["get", "post"],
         "/milestones/{milestone_id}": ["delete"], "/risks": ["get"],
         "/win-probability": ["get"], "/history": ["get"], "/stakeholders": ["get", "post"],
-        "/stakeholders/{stakeholder_id}": ["patch", "delete"],
+        "/stakeholders/{stakeholder_id}": ["get", "patch", "delete"],
     }.items():
         assert sorted(paths[base + suffix]) == sorted(methods), suffix
     conflict = paths[base + "/advance"]["post"]["responses"]["409"]

@@ -78,8 +78,12 @@ def test_an_admin_releases_with_the_disclosure(world, api_as, held, uploads):
     assert (event.actor_id, event.note, event.before, event.after) == (
         world.admin.pk,
         NOTE,
-        {"held": True},
-        {"held": False, "disclosure_file": "同意函.pdf"},
+        {"held": True, "released_at": None},
+        {
+            "held": False,
+            "released_at": "2026-08-10T10:00:00+08:00",
+            "disclosure_file": "同意函.pdf",
+        },
     )
     assert (event.opportunity_id, event.account_id) == (
         referral.opportunity_id,

@@ -57,7 +57,7 @@ def test_add_returns_the_stakeholder_with_the_contacts_facts(rep, deal, contact)
     # then
     assert {k: v for k, v in body.items() if k not in ("id", "created_at", "updated_at")} == {
         "opportunity_id": deal, "contact_id": contact, "name": "刘副总", "title": "副总裁",
-        "department": "采购部", "layer": "decision", "contact_status": "active",
+        "department": "采购部", "layer": "decision", "contact_status": "active", "version": 1,
         "roles": ["decision_maker", "purchaser"],  # canonical order, no repeats
         "stance": "champion", "is_coach": True, "influence": 5, "relationship": 4, "disc": "D",
         "notes": "老朋友",

@@ -198,6 +198,10 @@ def board_advance_view(request, opportunity_id: int):
         opp = opportunity_get_for_edit(user, opportunity_id)
     except NotFound as exc:
         return _answer(request, 404, {"ok": False, "code": "not_found", "message": str(exc)})
+    except PermissionDenied as exc:  # a colleague with read access: theirs to see, not move
+        return _answer(
+            request, 403, {"ok": False, "code": "forbidden", "message": str(exc.message)}
+        )
     book = registry.playbook(opp.playbook)
     from_stage = request.POST.get("from_stage", "")
     to_stage = request.POST.get("to_stage", "")

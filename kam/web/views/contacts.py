@@ -7,8 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from kam.accounts.selectors import account_get_for_user
-from kam.contacts.selectors import contact_get_for_edit
+from kam.contacts.selectors import account_for_contact_work, contact_get_for_edit
 from kam.web.forms import ContactForm
 from kam.web.views.common import domain_errors
 
@@ -27,8 +26,8 @@ def _back(request, account):
 @require_http_methods(["GET", "HEAD", "POST"])
 @domain_errors
 def contact_create_view(request, account_id: int):
-    # Whoever may see an account works its deals and so may map its people.
-    account = account_get_for_user(request.user, account_id)
+    # Whoever may edit the account or one of its deals maps its people.
+    account = account_for_contact_work(request.user, account_id)
     form = ContactForm(
         request.POST if request.method == "POST" else None, actor=request.user, account=account
     )

@@ -27,7 +27,11 @@ from kam.methodology import registry
 from kam.opportunities import process
 from kam.opportunities.assess import Assessment, assess
 from kam.opportunities.models import Evaluation, Opportunity, Status
-from kam.opportunities.selectors import opportunity_get_for_edit, opportunity_history
+from kam.opportunities.selectors import (
+    opportunities_editable_by,
+    opportunity_get_for_edit,
+    opportunity_history,
+)
 from kam.stakeholders.models import Stakeholder
 from kam.web import buying_centre, presenters
 from kam.web.process_forms import (
@@ -317,6 +321,8 @@ def detail_context(
         "chart": org_chart(contacts),
         "history": presenters.history_rows(opp, opportunity_history(opp)),
         "is_open": is_open,
+        # a colleague on the deal's team with read access sees it all, changes nothing
+        "can_edit": opportunities_editable_by(user).filter(pk=opp.pk).exists(),
         "can_complete": bool(
             opp.status == Status.WON
             and stage
