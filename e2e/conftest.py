@@ -19,11 +19,6 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API keeps an asyncio event loop on the main thread; Django then
-# refuses ORM calls from fixtures and tests ("You cannot call this from an async
-# context"). Nothing here is async, so tell Django it may go ahead.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
 E2E_DIR = Path(__file__).resolve().parent
 ARTIFACTS_DIR = E2E_DIR.parent / "artifacts" / "screenshots"
 CHROMIUM = Path(os.environ.get("KAM_CHROMIUM", "/usr/bin/chromium"))
@@ -40,6 +35,22 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 900}
 TIMEOUT_MS = 15_000
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _orm_under_playwright():
+    """Playwright's sync API keeps an asyncio event loop on the main thread; Django then
+    refuses ORM calls from fixtures and tests ("You cannot call this from an async
+    context"). Nothing here is async, so tell Django it may go ahead — for the e2e
+    tests only: set at import, it leaked into every `kam` subprocess of the unit run
+    (and `check --deploy` refuses it)."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -127,7 +127,7 @@ class AccountFilters(Schema):
     industry: str = ""
     region: str = ""
     account_type: str = ""
-    owner_id: int | None = None
+    owner_id: int | None = Field(None, ge=0, le=MAX_ID)
     page: int = 1
     page_size: int = 50
 

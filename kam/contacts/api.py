@@ -74,7 +74,7 @@ class ContactPage(Schema):
 
 
 class ContactFilters(Schema):
-    account_id: int | None = None
+    account_id: int | None = Field(None, ge=0, le=MAX_ID)
     q: str = ""
     status: str = ""
     layer: str = ""

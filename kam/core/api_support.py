@@ -5,6 +5,7 @@ for validation, the `field` at fault (and `errors` when there are several)."""
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -16,7 +17,7 @@ from ninja import Field, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
-from pydantic import WithJsonSchema
+from pydantic import BaseModel, WithJsonSchema
 
 from kam.core.concurrency import etag, parse_if_match
 from kam.core.errors import DomainError, ValidationFailed
@@ -213,7 +214,50 @@ def _message(err: dict) -> str:
     )
 
 
+def _nul_at(value: Any, path: list[str]) -> str | None:
+    """The dotted path of the first text holding a NUL character, or None."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, str):
+        return ".".join(path) or "body" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = [*path, str(key)]
+            if isinstance(key, str) and "\x00" in key:
+                return ".".join(where)
+            found = _nul_at(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = _nul_at(item, [*path, str(i)])
+            if found is not None:
+                return found
+    return None
+
+
+def refuse_nul(view_func):
+    """Every operation's parsed input (after authentication and the schema's checks):
+    a text holding the NUL character is a 422 naming the field. No field means it, and
+    PostgreSQL cannot store it (a 500 there, found by tests/security/test_schemathesis.py);
+    the web forms refuse it already (Django's CharField)."""
+
+    @functools.wraps(view_func)
+    def checked_view(request, *args, **kwargs):
+        for name, value in kwargs.items():
+            where = _nul_at(value, [] if isinstance(value, BaseModel) else [name])
+            if where is not None:
+                raise ValidationFailed(
+                    _("Text cannot contain the NUL character (\\u0000): remove it."), field=where
+                )
+        return view_func(request, *args, **kwargs)
+
+    return checked_view
+
+
 def install_error_handlers(api) -> None:
+    api.add_decorator(refuse_nul, mode="operation")
+
     @api.exception_handler(DomainError)
     def domain_error(request, exc: DomainError):
         body: dict[str, Any] = {"detail": str(exc.message)}

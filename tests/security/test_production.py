@@ -37,12 +37,10 @@ CSP = (
 
 
 def kam_env(data_dir: Path, **env: str) -> dict[str, str]:
-    """A clean environment: none of the developer's KAM_* settings, SQLite in data_dir."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("KAM_") and k != "DJANGO_SETTINGS_MODULE"
-    }
+    """A clean environment: none of the developer's KAM_* or DJANGO_* settings (e.g. the
+    e2e run's DJANGO_ALLOW_ASYNC_UNSAFE, which `check --deploy` refuses), SQLite in
+    data_dir."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("KAM_", "DJANGO_"))}
     return {**clean, "KAM_DATA_DIR": str(data_dir), **env}
 
 
