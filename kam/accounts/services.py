@@ -8,8 +8,8 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kam.accounts.models import Account, AccountType, Nature, Size
-from kam.core import audit, clock, validation
+from kam.accounts.models import Account, AccountMember, AccountType, Nature, Size
+from kam.core import audit, clock, sharing, validation
 from kam.core.concurrency import lock_for_change
 from kam.core.errors import Conflict
 from kam.core.permissions import check_assignable
@@ -152,6 +152,9 @@ def _record_children_deleted(*, actor, account: Account) -> None:
     from kam.competition.models import MapEntry, Position, SwotItem
 
     common = {"actor": actor, "account_id": account.pk, "note": _("Deleted with its account.")}
+    sharing.members_removed_with(
+        actor=actor, record=account, member_model=AccountMember, note=common["note"]
+    )
     audit.record_deleted(
         rows=account.revenue.all(), entity="revenue_record", fields=REVENUE_FIELDS, **common
     )

@@ -58,14 +58,14 @@ def may_share(actor, record) -> bool:
     return type(record)._base_manager.filter(owner_scope(actor), pk=record.pk).exists()
 
 
-def _check_share(actor, record) -> None:
+def check_share(actor, record) -> None:
     if not may_share(actor, record):
         raise PermissionDenied(
             _("Only the owner, their manager or an administrator can change who works on this.")
         )
 
 
-def _event(record, *, actor, action: str, before: dict, after: dict) -> None:
+def _event(record, *, actor, action: str, before: dict, after: dict, note: str = "") -> None:
     entity = type(record)
     account_id = record.pk if entity._meta.model_name == "account" else record.account_id
     audit.record(
@@ -77,13 +77,14 @@ def _event(record, *, actor, action: str, before: dict, after: dict) -> None:
         after=after,
         account_id=account_id,
         opportunity_id=record.pk if entity._meta.model_name == "opportunity" else None,
+        note=note,
     )
 
 
 @transaction.atomic
 def member_set(*, actor, record, member_model: type[Membership], user, access: str):
     """Add `user` to the record's team with `access`, or change their access."""
-    _check_share(actor, record)
+    check_share(actor, record)
     if access not in Access.values:
         raise ValidationFailed(
             _("Access is read or edit, not “%(value)s”.") % {"value": access}, field="access"
@@ -118,19 +119,27 @@ def member_set(*, actor, record, member_model: type[Membership], user, access: s
 
 @transaction.atomic
 def member_remove(*, actor, record, member_model: type[Membership], user_id: int) -> None:
-    _check_share(actor, record)
+    check_share(actor, record)
     member = member_model.objects.filter(**{member_model.record_field: record}, user_id=user_id)
     found = member.first() if 0 < user_id <= 2**63 - 1 else None  # a larger id cannot exist
     if found is None:
         raise NotFound(_("This colleague is not on the team."))
-    _event(
-        record,
-        actor=actor,
-        action="member_removed",
-        before={"user": found.user_id, "access": found.access},
-        after={},
-    )
+    _removed(record, found, actor=actor)
     found.delete()
+
+
+def _removed(record, member: Membership, *, actor, note: str = "") -> None:
+    before = {"user": member.user_id, "access": member.access}
+    _event(record, actor=actor, action="member_removed", before=before, after={}, note=note)
+
+
+def members_removed_with(*, actor, record, member_model: type[Membership], note: str) -> int:
+    """A `member_removed` event for each colleague on the team of a record about to be
+    deleted (the database takes the memberships with it). Returns how many."""
+    members = member_model.objects.filter(**{member_model.record_field: record}).order_by("id")
+    for member in members:
+        _removed(record, member, actor=actor, note=note)
+    return len(members)
 
 
 def members_of(record, member_model: type[Membership]):

@@ -12,14 +12,14 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from kam.core import audit, clock, validation
+from kam.core import audit, clock, sharing, validation
 from kam.core.concurrency import lock_for_change
 from kam.core.errors import Conflict, ValidationFailed
 from kam.core.i18n import show
 from kam.core.permissions import check_assignable
 from kam.methodology import registry
 from kam.opportunities import rules
-from kam.opportunities.models import Opportunity
+from kam.opportunities.models import Opportunity, OpportunityMember
 
 EDITABLE_FIELDS = (
     "name",
@@ -258,8 +258,9 @@ def opportunity_delete(
 
 def _record_children_deleted(*, actor, opportunity: Opportunity) -> None:
     """The deal's own records go with it (the database cascades): each gets its
-    "deleted" event too. The competition table, forced moves and team are the deal's
-    own events' business (they are written on the opportunity)."""
+    "deleted" event too, and each colleague on its team a `member_removed`. The
+    competition table and forced moves are the deal's own events' business (they are
+    written on the opportunity)."""
     from kam.intel.models import IntelSource
     from kam.intel.services import ITEM_FIELDS
     from kam.opportunities.models import Evaluation
@@ -268,6 +269,9 @@ def _record_children_deleted(*, actor, opportunity: Opportunity) -> None:
 
     ids = {"opportunity_id": opportunity.pk, "account_id": opportunity.account_id}
     note = _("Deleted with its opportunity.")
+    sharing.members_removed_with(
+        actor=actor, record=opportunity, member_model=OpportunityMember, note=note
+    )
     kinds = (
         (
             opportunity.stakeholders.select_related("contact"),

@@ -83,6 +83,9 @@ ACTION_LABELS = {
     "competition_scored": _("Competition table scored"),
     "conflict_found": _("Conflict of interest found: commission held"),
     "released": _("Held commission released"),
+    "member_added": _("Colleague added to the team"),
+    "member_changed": _("Team member's access changed"),
+    "member_removed": _("Colleague taken off the team"),
 }
 
 ENTITY_LABELS = {
@@ -112,6 +115,8 @@ EXTRA_FIELD_LABELS = {
     "confirmed_on": _("Confirmed on"),
     "note": _("Note"),
     "held": _("Commission held"),
+    "user": _("Colleague"),
+    "access": _("Access"),
 }
 
 # Payload keys that say nothing a person reads (the timeline already has the time).
@@ -257,8 +262,12 @@ def _value_text(
         return stage_name(opportunity.playbook, str(value))
     if name == "playbook":
         return playbook_name(str(value))
-    if name == "owner":
+    if name in ("owner", "user"):
         return users.get(value, str(value))
+    if name == "access":
+        from kam.core.sharing import Access
+
+        return str(dict(Access.choices).get(value, value))
     if name in ("amount", "price"):
         return format_money(value)
     if name == "margin":
@@ -319,7 +328,7 @@ def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
         v
         for _e, payload in payloads
         for k, v in payload.items()
-        if k == "owner" and isinstance(v, int)
+        if k in ("owner", "user") and isinstance(v, int)
     }
     contact_ids = {
         v
@@ -369,10 +378,12 @@ def history_rows(opportunity: Opportunity, events) -> list[HistoryRow]:
             from kam.competition.scoring import history_lines
 
             changes.extend(Change(*line) for line in history_lines(event.before, event.after))
-        elif first_evaluation or (
-            event.action in ("created", "recorded", "deleted") and entity != "opportunity"
+        elif (
+            first_evaluation
+            or event.action in ("member_added", "member_removed")
+            or (event.action in ("created", "recorded", "deleted") and entity != "opportunity")
         ):
-            payload = event.after if event.action != "deleted" else event.before
+            payload = event.before if event.action in ("deleted", "member_removed") else event.after
             for name, value in payload.items():
                 if name in HIDDEN_FIELDS or value is None or value in ("", [], {}):
                     continue

@@ -22,6 +22,7 @@ from kam.web.views import (
     pipeline_export,
     process,
     segments,
+    team,
 )
 
 OPP = "opportunities/<int:opportunity_id>/"
@@ -109,6 +110,15 @@ urlpatterns = [
         segments.account_segmentation_view,
         name="account-segmentation",
     ),
+    # the team card (团队): who else works the account, with which rights
+    path(
+        "accounts/<int:account_id>/team/", team.account_member_set_view, name="account-member-set"
+    ),
+    path(
+        "accounts/<int:account_id>/team/<int:user_id>/remove/",
+        team.account_member_remove_view,
+        name="account-member-remove",
+    ),
     path("segments/", segments.segment_list_view, name="segment-list"),
     path("segments/new/", segments.segment_create_view, name="segment-create"),
     path("segments/<int:segment_id>/", segments.segment_detail_view, name="segment-detail"),
@@ -157,6 +167,12 @@ urlpatterns = [
     ),
     path(OPP, opportunities.opportunity_detail, name="opportunity-detail"),
     path(f"{OPP}edit/", opportunities.opportunity_edit_view, name="opportunity-edit"),
+    path(f"{OPP}team/", team.opportunity_member_set_view, name="opportunity-member-set"),
+    path(
+        f"{OPP}team/<int:user_id>/remove/",
+        team.opportunity_member_remove_view,
+        name="opportunity-member-remove",
+    ),
     # the process engine (POST only; each calls one service)
     path(f"{OPP}advance/", process.advance_view, name="opportunity-advance"),
     path(f"{OPP}close/", process.close_view, name="opportunity-close"),

@@ -45,6 +45,7 @@ from tests.security.matrix_support import (
     PDF,
     READ,
     READER,
+    SHARE,
     SIGNED_IN,
     STEER,
     VIEWERS,
@@ -186,6 +187,18 @@ PAGES: dict[str, Probe] = {
         form_on=ACCOUNT_PAGE,
         data=lambda b: {"map-0-share": "45"},
     ),
+    # the team card: only the owner, their manager or an admin changes the team
+    "POST account-member-set": Probe(
+        ui(SHARE),
+        302,
+        kwargs=ACC,
+        target="account_id",
+        form_on=ACCOUNT_PAGE,
+        data=lambda b: {"team-user": b.id("rep_b_user"), "team-access": "read"},
+    ),
+    "POST account-member-remove": Probe(
+        ui(SHARE), 302, kwargs={**ACC, "user_id": "reader"}, target="account_id"
+    ),
     "POST account-swot-add": Probe(
         ui(EDIT),
         302,
@@ -316,6 +329,17 @@ PAGES: dict[str, Probe] = {
         target="opportunity_id",
         form_on=("opportunity-edit", DEAL, ""),
         data=lambda b: {"amount": "520000"},
+    ),
+    "POST opportunity-member-set": Probe(
+        ui(SHARE),
+        302,
+        kwargs=DEAL,
+        target="opportunity_id",
+        form_on=DEAL_PAGE,
+        data=lambda b: {"team-user": b.id("rep_b_user"), "team-access": "edit"},
+    ),
+    "POST opportunity-member-remove": Probe(
+        ui(SHARE), 302, kwargs={**DEAL, "user_id": "editor"}, target="opportunity_id"
     ),
     "POST opportunity-advance": Probe(
         ui(EDIT), 302, kwargs=DEAL, target="opportunity_id", form_on=DEAL_PAGE

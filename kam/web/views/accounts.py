@@ -13,7 +13,7 @@ from kam.accounts.selectors import (
     accounts_editable_by,
     accounts_for_user,
 )
-from kam.contacts.selectors import contact_list, org_chart
+from kam.contacts.selectors import accounts_for_contact_work, contact_list, org_chart
 from kam.opportunities.selectors import opportunity_list
 from kam.web.forms import AccountFilterForm, AccountForm
 from kam.web.views.account_competition import account_competition_context
@@ -21,6 +21,7 @@ from kam.web.views.account_profile import account_profile_context
 from kam.web.views.common import domain_errors, paginate, render_list
 from kam.web.views.grading import account_grade_context
 from kam.web.views.segments import account_segments_context
+from kam.web.views.team import ACCOUNT, team_context
 
 
 def _industries(user) -> list[str]:
@@ -73,7 +74,11 @@ def render_account(request, account, *, forms: dict | None = None, status: int =
     contacts = list(contact_list(request.user, account_id=account.pk))
     context = {
         "account": account,
+        # a colleague on the account's team with read access sees it all, changes nothing
         "can_edit": accounts_editable_by(request.user).filter(pk=account.pk).exists(),
+        # … people too, unless they may edit one of its deals (who works a deal maps
+        # its buying centre)
+        "can_add_contacts": accounts_for_contact_work(request.user).filter(pk=account.pk).exists(),
         "chart": org_chart(contacts),
         "opportunities": list(opportunity_list(request.user, account_id=account.pk)),
         "attributes": _attributes(account),
@@ -86,6 +91,7 @@ def render_account(request, account, *, forms: dict | None = None, status: int =
         account_segments_context,
     ):
         context.update(card(request, account, forms))
+    context.update(team_context(request.user, account, ACCOUNT, forms))
     return render(request, "web/accounts/detail.html", context, status=status)
 
 

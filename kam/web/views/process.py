@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kam.contacts.selectors import contact_list, org_chart
+from kam.contacts.selectors import accounts_for_contact_work, contact_list, org_chart
 from kam.core.errors import Conflict
 from kam.core.i18n import show
 from kam.core.permissions import is_manager
@@ -51,6 +51,7 @@ from kam.web.views.common import domain_errors
 from kam.web.views.competition import competition_context
 from kam.web.views.intel import intel_context
 from kam.web.views.payments import payments_context
+from kam.web.views.team import OPPORTUNITY, team_context
 
 
 @dataclass
@@ -323,6 +324,7 @@ def detail_context(
         "is_open": is_open,
         # a colleague on the deal's team with read access sees it all, changes nothing
         "can_edit": opportunities_editable_by(user).filter(pk=opp.pk).exists(),
+        "can_add_contacts": accounts_for_contact_work(user).filter(pk=opp.account_id).exists(),
         "can_complete": bool(
             opp.status == Status.WON
             and stage
@@ -368,6 +370,7 @@ def detail_context(
     context.update(intel_context(user, opp, forms))
     context.update(competition_context(user, opp, forms))
     context.update(payments_context(user, opp, forms))
+    context.update(team_context(user, opp, OPPORTUNITY, forms))
     context.update(
         buying_centre.page_context(user, opp, stakeholders, contacts, forms.get("stakeholder_edit"))
     )
