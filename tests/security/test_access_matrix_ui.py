@@ -62,6 +62,10 @@ from tests.security.matrix_support import (
 from tests.security.matrix_support import matrix as matrix  # noqa: F401 (a fixture)
 from tests.security.matrix_support import matrix_book as matrix_book  # noqa: F401
 
+# The pages apply the same selectors as the API, whose matrix runs on both databases:
+# this one runs once, in the SQLite run (see CONTRIBUTING.md).
+pytestmark = pytest.mark.single_db
+
 
 def ui(expect: dict[str, str]) -> dict[str, str]:
     """The API's classes for a page: anonymous is sent to sign in instead of a 401."""
