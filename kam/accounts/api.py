@@ -64,24 +64,10 @@ class AccountIn(Schema):
     owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
-class AccountPatch(Schema):
+class AccountPatch(AccountIn):
+    """The same fields, every one optional: only those sent change."""
+
     name: str | None = Field(None, max_length=200)
-    code: str | None = Field(None, max_length=64)
-    industry: str | None = Field(None, max_length=100)
-    region: str | None = Field(None, max_length=100)
-    size: str | None = Field(None, max_length=20)
-    nature: str | None = Field(None, max_length=20)
-    account_type: str | None = Field(None, max_length=20)
-    annual_revenue: Money | None = None
-    collection_cycle_days: int | None = Field(
-        None, json_schema_extra=checked(minimum=0, maximum=3650)
-    )
-    receivables: Money | None = None
-    credit_limit: Money | None = None
-    notes: str | None = Field(None, max_length=TEXT_MAX)
-    value_positioning: int | None = Field(None, json_schema_extra=checked(minimum=1, maximum=5))
-    attributes: Attributes | None = None
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
 
 
 class AccountOut(Schema):
