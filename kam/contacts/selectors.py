@@ -39,6 +39,11 @@ def accounts_for_contact_work(user) -> QuerySet[Account]:
     )
 
 
+def may_work_contacts(user, account_id: int) -> bool:
+    """Whether the user may add and edit the people of this account."""
+    return accounts_for_contact_work(user).filter(pk=account_id).exists()
+
+
 def _refuse_read_only() -> PermissionDenied:
     return PermissionDenied(
         _(
@@ -58,7 +63,7 @@ def account_for_contact_work(user, account_id: int, *, field: str | None = None)
                 field=field,
             )
         raise NotFound(_("No such account, or it is not shared with you."))
-    if not accounts_for_contact_work(user).filter(pk=account.pk).exists():
+    if not may_work_contacts(user, account.pk):
         error = _refuse_read_only()
         error.field = field
         raise error
@@ -67,7 +72,7 @@ def account_for_contact_work(user, account_id: int, *, field: str | None = None)
 
 def contact_get_for_edit(user, contact_id: int) -> Contact:
     contact = contact_get_for_user(user, contact_id)
-    if not accounts_for_contact_work(user).filter(pk=contact.account_id).exists():
+    if not may_work_contacts(user, contact.account_id):
         raise _refuse_read_only()
     return contact
 

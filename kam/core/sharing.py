@@ -58,6 +58,18 @@ def may_share(actor, record) -> bool:
     return type(record)._base_manager.filter(owner_scope(actor), pk=record.pk).exists()
 
 
+def sharers_of(record) -> list:
+    """Whom to ask to change the team: the owner and the active managers of the
+    owner's team (the people `may_share` lets, admins aside)."""
+    from kam.users.models import Role, User
+
+    owner = record.owner
+    managers = User.objects.none()
+    if owner.team_id:
+        managers = User.objects.filter(role=Role.MANAGER, team_id=owner.team_id, is_active=True)
+    return [owner, *managers.exclude(pk=owner.pk).order_by("username")]
+
+
 def check_share(actor, record) -> None:
     if not may_share(actor, record):
         raise PermissionDenied(

@@ -43,6 +43,7 @@ from kam.partners import services as partners
 from kam.segments.services import segment_create
 from kam.stakeholders.services import stakeholder_add
 from kam.users.services import token_create, user_create
+from tests.partners.conftest import won_deal
 
 CST = ZoneInfo("Asia/Shanghai")
 # The matrix looks at the book on 2026-08-10: 2026H1 has ended (a payout is due).
@@ -133,24 +134,6 @@ def disclosure(name: str = "disclosure.pdf") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, PDF, content_type="application/pdf")
 
 
-def _won_deal(rep, account, name: str, amount: str, won: dt.datetime):
-    with clock.freeze(won - dt.timedelta(days=30)):
-        opp = opportunity_create(
-            actor=rep,
-            account=account,
-            name=name,
-            amount=amount,
-            expected_close=won.date(),
-            stage="negotiation",
-            buyer_stage="negotiation",
-        )
-    with clock.freeze(won):
-        process.milestone_record(actor=rep, opportunity=opp, kind="contract_signed")
-        process.opportunity_close(actor=rep, opportunity=opp, outcome="won")
-    opp.refresh_from_db()
-    return opp
-
-
 SCORES = {
     "project_grade": 4,
     "funding": 4,
@@ -210,9 +193,9 @@ def build_book() -> Book:
         )
         p_b = partners.partner_create(actor=rep_b, name="Matrix Partner B", agreement_date=agreed)
 
-    w1 = _won_deal(rep_a, A, "Matrix won one", "100000", at(2026, 2, 10))
-    w2 = _won_deal(rep_a, A, "Matrix won two", "50000", at(2026, 2, 20))
-    w3 = _won_deal(rep_a, A, "Matrix won three", "50000", at(2026, 3, 1))
+    w1 = won_deal(rep_a, A, "Matrix won one", "100000", at(2026, 2, 10))
+    w2 = won_deal(rep_a, A, "Matrix won two", "50000", at(2026, 2, 20))
+    w3 = won_deal(rep_a, A, "Matrix won three", "50000", at(2026, 3, 1))
     with clock.freeze(at(2026, 1, 5)):
         ref_p = partners.referral_add(actor=rep_a, partner=p, opportunity=w1, kind="direct")
         ref_held = partners.referral_add(actor=rep_a, partner=q, opportunity=w2, kind="direct")

@@ -72,6 +72,7 @@ from kam.partners import services as partner_services
 from kam.segments.services import segment_create
 from kam.stakeholders.services import stakeholder_add
 from kam.users.services import token_create, user_create
+from tests.partners.conftest import won_deal
 
 SCHEMA_URL = "/api/v1/openapi.json"
 CASES = int(os.environ.get("KAM_FUZZ_CASES", "100"))
@@ -152,23 +153,6 @@ def _deal_with_everything(rep, account, boss, *, name: str) -> dict[str, int]:
     }
 
 
-def _won_deal(rep, account, *, name: str):
-    with clock.freeze(NOW - dt.timedelta(days=60)):
-        opp = opportunity_create(
-            actor=rep,
-            account=account,
-            name=name,
-            amount="40000",
-            expected_close=dt.date(2026, 6, 30),
-            stage="negotiation",
-            buyer_stage="negotiation",
-        )
-    with clock.freeze(NOW - dt.timedelta(days=30)):
-        process.milestone_record(actor=rep, opportunity=opp, kind="contract_signed")
-        process.opportunity_close(actor=rep, opportunity=opp, outcome="won")
-    return opp
-
-
 def _owner_book(rep, *, tag: str, competitor, teammate) -> list[dict[str, int]]:
     """Two id sets for `rep`: the open deal's and the won deal's (with a payment
     and a partner's referral); `teammate` is on the account's and the deal's team."""
@@ -190,7 +174,7 @@ def _owner_book(rep, *, tag: str, competitor, teammate) -> list[dict[str, int]]:
         "satisfaction": satisfied.pk,
         "competitors": competitor.pk,
     }
-    won = _won_deal(rep, account, name=f"{tag} 虎钳")
+    won = won_deal(rep, account, f"{tag} 虎钳", "40000", NOW - dt.timedelta(days=30))
     member_set(actor=rep, record=account, member_model=AccountMember, user=teammate, access="read")
     member_set(
         actor=rep,

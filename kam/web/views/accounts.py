@@ -13,7 +13,7 @@ from kam.accounts.selectors import (
     accounts_editable_by,
     accounts_for_user,
 )
-from kam.contacts.selectors import accounts_for_contact_work, contact_list, org_chart
+from kam.contacts.selectors import contact_list, may_work_contacts, org_chart
 from kam.opportunities.selectors import opportunity_list
 from kam.web.forms import AccountFilterForm, AccountForm
 from kam.web.views.account_competition import account_competition_context
@@ -78,7 +78,7 @@ def render_account(request, account, *, forms: dict | None = None, status: int =
         "can_edit": accounts_editable_by(request.user).filter(pk=account.pk).exists(),
         # … people too, unless they may edit one of its deals (who works a deal maps
         # its buying centre)
-        "can_add_contacts": accounts_for_contact_work(request.user).filter(pk=account.pk).exists(),
+        "can_add_contacts": may_work_contacts(request.user, account.pk),
         "chart": org_chart(contacts),
         "opportunities": list(opportunity_list(request.user, account_id=account.pk)),
         "attributes": _attributes(account),

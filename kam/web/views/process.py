@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from kam.contacts.selectors import accounts_for_contact_work, contact_list, org_chart
+from kam.contacts.selectors import contact_list, may_work_contacts, org_chart
 from kam.core.errors import Conflict
 from kam.core.i18n import show
 from kam.core.permissions import is_manager
@@ -324,7 +324,7 @@ def detail_context(
         "is_open": is_open,
         # a colleague on the deal's team with read access sees it all, changes nothing
         "can_edit": opportunities_editable_by(user).filter(pk=opp.pk).exists(),
-        "can_add_contacts": accounts_for_contact_work(user).filter(pk=opp.account_id).exists(),
+        "can_add_contacts": may_work_contacts(user, opp.account_id),
         "can_complete": bool(
             opp.status == Status.WON
             and stage

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -113,26 +112,14 @@ def team_context(user, record, kind: TeamKind, forms: dict | None = None) -> dic
             "members": members,
             "can_share": can_share,
             "form": form if can_share else None,
-            "open": form is not None and form.is_bound,
             "set_url": reverse(f"{kind.url_prefix}-member-set", args=[record.pk]),
             "remove_url": f"{kind.url_prefix}-member-remove",
             "record_id": record.pk,
             "owner": record.owner,
             # the people a reader should ask for more rights
-            "sharers": _sharers(record),
+            "sharers": sharing.sharers_of(record),
         }
     }
-
-
-def _sharers(record) -> list[User]:
-    """Who may share the record: its owner and the owner's managers (admins aside)."""
-    owner = record.owner
-    managers = (
-        User.objects.filter(Q(role="manager") & Q(team_id=owner.team_id), is_active=True)
-        if owner.team_id
-        else User.objects.none()
-    )
-    return [owner, *managers.exclude(pk=owner.pk).order_by("username")]
 
 
 def _member_views(kind: TeamKind):
