@@ -382,8 +382,7 @@ OVERRIDES: tuple[tuple[str, str, str], ...] = (
 # criteria and tenders again — the buyer's process moved back from evaluation to criteria.
 SETBACK_STAGE = "criteria"
 SETBACK = (
-    "\n招标流标:有效投标不足三家,客户退回重新编制采购标准后再次招标;"
-    "借此机会参与新版标准的制定。"
+    "\n招标流标:有效投标不足三家,客户退回重新编制采购标准后再次招标;借此机会参与新版标准的制定。"
 )
 
 # The state-owned-enterprise trap (国企陷阱): negotiating while the project is not approved.

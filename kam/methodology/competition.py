@@ -10,12 +10,13 @@ financial strength), so every total is taken over the criteria actually scored:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from kam.methodology.schema import Text, _check_key, check_unique
 
@@ -40,6 +41,10 @@ class CompetitionModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     criteria: list[Criterion] = Field(min_length=1)
+    # [(criteria, (keys in order, exact weights, the same weights as integers over
+    # their common denominator))], made once (a pipeline's scan totals tables per deal
+    # and rival) and kept with the criteria it was made of (a model_copy shares it).
+    _table: list = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _unique(self) -> CompetitionModel:
@@ -47,15 +52,23 @@ class CompetitionModel(BaseModel):
         check_unique(keys, "criterion")
         return self
 
+    def weights(self) -> tuple[tuple[str, ...], dict[str, Fraction], dict[str, int]]:
+        if not self._table or self._table[0][0] is not self.criteria:
+            exact = {c.key: Fraction(str(c.weight)) for c in self.criteria}
+            scale = math.lcm(*(w.denominator for w in exact.values()))
+            whole = {k: int(w * scale) for k, w in exact.items()}
+            self._table[:] = [(self.criteria, (tuple(exact), exact, whole))]
+        return self._table[0][1]
+
     @property
     def keys(self) -> list[str]:
-        return [c.key for c in self.criteria]
+        return list(self.weights()[0])
 
     def criterion(self, key: str) -> Criterion:
         return next(c for c in self.criteria if c.key == key)
 
     def weight(self, key: str) -> Fraction:
-        return Fraction(str(self.criterion(key).weight))
+        return self.weights()[1][key]
 
 
 def _round(value: Fraction) -> float:
@@ -66,23 +79,23 @@ def _round(value: Fraction) -> float:
     return float((tenths * TENTH) * (1 if value >= 0 else -1))
 
 
-def _scored(model: CompetitionModel, scores: Mapping[str, int], only: Iterable[str] | None):
-    allowed = set(model.keys) if only is None else set(only)
-    return [c.key for c in model.criteria if c.key in allowed and scores.get(c.key) is not None]
-
-
 def weighted_total(
     model: CompetitionModel, scores: Mapping[str, int], *, only: Iterable[str] | None = None
 ) -> float | None:
     """0–100 over the criteria scored (and, with `only`, among those): Σ w·s / (5·Σ w)
     × 100, one decimal; None when nothing is scored. Scores outside the model are
     ignored; the service refuses them before they are stored."""
-    keys = _scored(model, scores, only)
-    if not keys:
+    keys, _exact, whole = model.weights()
+    allowed = None if only is None else set(only)
+    weights = points = 0  # in integer units of weight: exact, and cheap
+    for key in keys:
+        score = scores.get(key)
+        if score is not None and (allowed is None or key in allowed):
+            weights += whole[key]
+            points += whole[key] * score
+    if not weights:
         return None
-    weights = sum(model.weight(k) for k in keys)
-    points = sum(model.weight(k) * scores[k] for k in keys)
-    return _round(points * 100 / (SCORE_MAX * weights))
+    return _round(Fraction(points * 100, SCORE_MAX * weights))
 
 
 def is_complete(model: CompetitionModel, scores: Mapping[str, int]) -> bool:

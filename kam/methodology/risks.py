@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from kam.methodology import checks
 from kam.methodology.facts import DealFacts
@@ -81,9 +81,19 @@ class RuleConfig(BaseModel):
     # Multiplies the win probability once per alert of this code (None: no effect).
     probability_factor: float | None = Field(None, gt=0, le=1)
     params: dict[str, Any] = Field(default_factory=dict)
+    # The params read into the rule's own type, once per code (a whole-book scan asks
+    # once per deal and rule); kept with the dict they were read from, since
+    # `model_copy(update=…)` shares this cache with the copy.
+    _parsed: dict[str, tuple[dict, RuleParams]] = PrivateAttr(default_factory=dict)
 
     def parsed(self, code: str) -> RuleParams:
-        return RULES[code].params.model_validate(self.params)
+        kept = self._parsed.get(code)
+        if kept is None or kept[0] is not self.params:
+            kept = self._parsed[code] = (
+                self.params,
+                RULES[code].params.model_validate(self.params),
+            )
+        return kept[1]
 
 
 class RiskConfig(BaseModel):

@@ -11,6 +11,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
@@ -91,6 +92,8 @@ class Criterion(BaseModel):
     check: str
     params: dict[str, Any] = Field(default_factory=dict)
     label: Text | None = None
+    # [(params, params read)]: read once, kept with the dict read (a model_copy shares it)
+    _parsed: list = PrivateAttr(default_factory=list)
 
     _key = field_validator("key")(_check_key)
 
@@ -112,9 +115,12 @@ class Criterion(BaseModel):
 
     @property
     def parsed(self):
-        from kam.methodology import checks
+        # Read once: the model is frozen, and every gate check of every deal asks.
+        if not self._parsed or self._parsed[0][0] is not self.params:
+            from kam.methodology import checks
 
-        return checks.parse_params(self.check, self.params)
+            self._parsed[:] = [(self.params, checks.parse_params(self.check, self.params))]
+        return self._parsed[0][1]
 
 
 class Stage(BaseModel):

@@ -46,37 +46,62 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
     ids = [o.pk for o in opps]
     if not ids:
         return {}
+    # Tuples, not model instances: a whole book's scan reads hundreds of thousands of
+    # rows here, and building a model per row cost more than the query.
     evaluations = {
-        e.opportunity_id: EvaluationFacts(
-            score=float(e.score), passed=e.passed, knocked_out=tuple(e.knocked_out)
-        )
-        for e in Evaluation.objects.filter(opportunity_id__in=ids)
+        opp_id: EvaluationFacts(score=float(score), passed=passed, knocked_out=tuple(knocked))
+        for opp_id, score, passed, knocked in Evaluation.objects.filter(
+            opportunity_id__in=ids
+        ).values_list("opportunity_id", "score", "passed", "knocked_out")
     }
     people: dict[int, list[StakeholderFacts]] = defaultdict(list)
-    for s in Stakeholder.objects.filter(opportunity_id__in=ids).select_related("contact"):
-        people[s.opportunity_id].append(
+    for row in (
+        Stakeholder.objects.filter(opportunity_id__in=ids)
+        .order_by("id")
+        .values_list(
+            "id",
+            "opportunity_id",
+            "contact_id",
+            "contact__name",
+            "roles",
+            "stance",
+            "is_coach",
+            "contact__status",
+            "contact__joined_at",
+            "contact__left_at",
+            "influence",
+        )
+    ):
+        pk, opp_id, contact_id, name, roles, stance, coach, status, joined, left, influence = row
+        people[opp_id].append(
             StakeholderFacts(
-                id=s.pk,
-                contact_id=s.contact_id,
-                name=s.contact.name,
-                roles=frozenset(s.roles),
-                stance=s.stance,
-                is_coach=s.is_coach,
-                active=s.contact.status == "active",
-                joined_at=s.contact.joined_at,
-                left_at=s.contact.left_at,
-                influence=s.influence,
+                id=pk,
+                contact_id=contact_id,
+                name=name,
+                roles=frozenset(roles),
+                stance=stance,
+                is_coach=coach,
+                active=status == "active",
+                joined_at=joined,
+                left_at=left,
+                influence=influence,
             )
         )
     criteria: dict[int, list[CriterionFacts]] = defaultdict(list)
-    for c in PurchaseCriterion.objects.filter(opportunity_id__in=ids):
-        criteria[c.opportunity_id].append(
-            CriterionFacts(id=c.pk, shaped_by_us=c.shaped_by_us, favourable=c.favourable)
-        )
+    for pk, opp_id, shaped, favourable in (
+        PurchaseCriterion.objects.filter(opportunity_id__in=ids)
+        .order_by("id")
+        .values_list("id", "opportunity_id", "shaped_by_us", "favourable")
+    ):
+        criteria[opp_id].append(CriterionFacts(id=pk, shaped_by_us=shaped, favourable=favourable))
     milestones: dict[int, list[MilestoneFacts]] = defaultdict(list)
-    for m in Milestone.objects.filter(opportunity_id__in=ids):
-        milestones[m.opportunity_id].append(
-            MilestoneFacts(id=m.pk, kind=m.kind, date=m.date, price=m.price, margin=m.margin)
+    for pk, opp_id, kind, date, price, margin in (
+        Milestone.objects.filter(opportunity_id__in=ids)
+        .order_by("date", "id")
+        .values_list("id", "opportunity_id", "kind", "date", "price", "margin")
+    ):
+        milestones[opp_id].append(
+            MilestoneFacts(id=pk, kind=kind, date=date, price=price, margin=margin)
         )
     forced: dict[int, list[ForcedMoveFacts]] = defaultdict(list)
     for f in ForcedMove.objects.filter(opportunity_id__in=ids).select_related("actor"):
@@ -92,12 +117,12 @@ def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts
         )
     changes = _role_changes(ids, people)
     intel: dict[int, list[IntelFacts]] = defaultdict(list)
-    for item in IntelItem.objects.filter(opportunity_id__in=ids).annotate(
-        n_sources=Count("sources__contact", distinct=True)
+    for pk, opp_id, text, critical, sources in (
+        IntelItem.objects.filter(opportunity_id__in=ids)
+        .annotate(n_sources=Count("sources__contact", distinct=True))
+        .values_list("id", "opportunity_id", "text", "critical", "n_sources")
     ):
-        intel[item.opportunity_id].append(
-            IntelFacts(id=item.pk, text=item.text, critical=item.critical, sources=item.n_sources)
-        )
+        intel[opp_id].append(IntelFacts(id=pk, text=text, critical=critical, sources=sources))
     competition = _competition(ids)
     return {
         o.pk: DealFacts(
@@ -159,28 +184,32 @@ def _role_changes(
     since = clock.now() - dt.timedelta(days=change_window_days())
     current = {s.id: s for group in people.values() for s in group}
     out: dict[int, list[RoleChangeFacts]] = defaultdict(list)
-    events = Event.objects.filter(
-        entity="stakeholder",
-        opportunity_id__in=ids,
-        action__in=("updated", "deleted"),
-        at__gte=since,
-    ).order_by("at", "id")
-    for e in events:
-        before, after = e.before or {}, e.after or {}
+    events = (
+        Event.objects.filter(
+            entity="stakeholder",
+            opportunity_id__in=ids,
+            action__in=("updated", "deleted"),
+            at__gte=since,
+        )
+        .order_by("at", "id")
+        .values_list("id", "opportunity_id", "entity_id", "action", "at", "before", "after")
+    )
+    for event_id, opp_id, entity_id, action, at, before, after in events:
+        before, after = before or {}, after or {}
         if not isinstance(before.get("roles"), list):
             continue
-        removed = e.action == "deleted"
+        removed = action == "deleted"
         lost = set(before["roles"]) - (set() if removed else set(after.get("roles") or []))
         if not lost:
             continue
-        person = current.get(e.entity_id)
+        person = current.get(entity_id)
         stance = before.get("stance", person.stance if person else "unknown")
-        out[e.opportunity_id].append(
+        out[opp_id].append(
             RoleChangeFacts(
-                event_id=e.pk,
-                stakeholder_id=e.entity_id,
-                name=person.name if person else str(before.get("name") or f"#{e.entity_id}"),
-                at=timezone.localtime(e.at),
+                event_id=event_id,
+                stakeholder_id=entity_id,
+                name=person.name if person else str(before.get("name") or f"#{entity_id}"),
+                at=timezone.localtime(at),
                 lost_roles=frozenset(lost),
                 was_supportive=stance in SUPPORTIVE,
                 removed=removed,
