@@ -8,12 +8,12 @@ per severity and per code (see `alerts.AlertScan` for which filters each count
 ignores). Each row carries the alert exactly as `GET /opportunities/{id}/risks`
 gives it (the same `RiskOut` and serialiser) plus the deal it belongs to.
 
-Queries: the same number whatever the number of deals or alerts — ten when this
-was written: the token lookup, one query for the visible open deals with their
-accounts and owners, and the fixed set of fact queries of
+Queries: the same number whatever the number of alerts, and per 2,000 open deals
+(`alerts.CHUNK`) — eleven for a book of fewer when this was written: the token
+lookup, one query for the visible open deals, the fixed set of fact queries of
 `opportunities.facts.deal_facts_many` (eight: evaluations, stakeholders, purchase
 criteria, milestones, forced moves, role-change events, intelligence items,
-competition scores).
+competition scores) and one for the page's deals with their accounts and owners.
 `tests/opportunities/test_api_risks.py` asserts that 3 and 30 deals cost the same."""
 
 from __future__ import annotations
@@ -118,10 +118,10 @@ def list_risks(request, filters: Query[RiskFilters]):
         owner_id=filters.owner,
         team_id=filters.team,
         playbook=filters.playbook,
+        keep=filters.offset + filters.limit,
     )
-    page = scan.rows[filters.offset : filters.offset + filters.limit]
     return {
-        "items": [_row(r) for r in page],
+        "items": [_row(r) for r in scan.page(filters.offset, filters.limit)],
         "counts": {"by_severity": scan.by_severity, "by_code": scan.by_code},
         "total": scan.total,
         "limit": filters.limit,

@@ -367,3 +367,56 @@ def test_openapi_describes_the_endpoint(db, client):
     params = {p["name"] for p in operation["parameters"]}
     assert {"severity", "code", "owner", "team", "playbook", "limit", "offset"} <= params
     assert {"200", "422"} <= set(operation["responses"])
+
+
+# --- a book larger than one chunk -----------------------------------------------------
+
+
+def test_a_book_read_in_chunks_gives_the_same_rows_counts_and_order(
+    world, deals, api_as, monkeypatch
+):
+    # given: the whole book at once, as the reference
+    from kam.opportunities import alerts
+
+    admin = api_as(world.admin)
+    whole = _ok(admin.get("risks"))
+    # when: two deals a round of fact queries (six open deals: three rounds)
+    monkeypatch.setattr(alerts, "CHUNK", 2)
+    chunked = _ok(admin.get("risks"))
+    # then
+    assert chunked == whole
+    assert _rows(chunked) == ALL_ROWS
+
+
+def test_queries_grow_by_one_round_per_chunk_not_per_deal(world, deals, api_as, monkeypatch):
+    # given
+    from kam.opportunities import alerts
+
+    client = api_as(world.admin)
+    _ok(client.get("risks"))  # the token's last use is stamped once
+    one_round, _n = _queries(client)
+    # when: six open deals, two a round
+    monkeypatch.setattr(alerts, "CHUNK", 2)
+    three_rounds, _n = _queries(client)
+    # then: the eight fact queries twice more, and the five deals of the rows are read
+    # two ids a query: two more
+    assert three_rounds - one_round == 2 * 8 + 2
+
+
+@pytest.mark.parametrize("keep", [1, 2, 3, 4, 5, 9])
+def test_keep_returns_the_first_rows_and_counts_them_all(world, deals, keep):
+    # given
+    from kam.opportunities.alerts import alert_scan
+
+    full = alert_scan(world.admin)
+    # when
+    kept = alert_scan(world.admin, keep=keep)
+    # then
+    assert [(r.opportunity.name, r.alert.code) for r in kept.rows] == [
+        (name, code) for name, code, _s in ALL_ROWS[:keep]
+    ]
+    assert (kept.total, kept.by_severity, kept.by_code) == (
+        full.total,
+        full.by_severity,
+        full.by_code,
+    )

@@ -335,3 +335,28 @@ def test_evidence_labels_come_from_the_facts():
         ("stakeholder", 99): ("A person", "#stakeholders"),
         ("quote", 2): ("quote #2", ""),
     }
+
+
+# --- pages of a long list ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "shown"),
+    [("1", [0, 1]), ("2", [2, 3]), ("3", [2, 3]), ("99", [2, 3]), ("x", [0, 1]), ("", [0, 1])],
+)
+def test_pages_show_their_rows_and_a_page_past_the_end_the_last(
+    client_for, people, alerting, monkeypatch, page, shown
+):
+    # given: two rows a page, four alerts for the admin
+    from kam.web.views import alerts as view
+
+    every = _rows(_page(client_for(people.admin)))
+    assert len(every) == 4
+    monkeypatch.setattr(view, "PAGE_SIZE", 2)
+    # when
+    response = _page(client_for(people.admin), page=page)
+    # then
+    assert _rows(response) == [every[i] for i in shown]
+    assert re.search(
+        r'data-testid="alert-count-high"[^>]*>\s*<span[^>]*>2</span>', response.content.decode()
+    )

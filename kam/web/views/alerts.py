@@ -23,10 +23,17 @@ from django.views.decorators.http import require_safe
 from kam.core.i18n import show
 from kam.methodology.facts import DealFacts
 from kam.methodology.risks import Alert
-from kam.opportunities.alerts import SEVERITIES, SEVERITY_NAMES, alert_codes, alert_name, alert_scan
+from kam.opportunities.alerts import (
+    SEVERITIES,
+    SEVERITY_NAMES,
+    AlertScan,
+    alert_codes,
+    alert_name,
+    alert_scan,
+)
 from kam.users.selectors import assignable_users
 from kam.web import presenters
-from kam.web.views.common import paginate, render_list
+from kam.web.views.common import int_param, paginate, render_list
 
 PAGE_SIZE = 100
 
@@ -173,12 +180,29 @@ def alert_filters(request) -> tuple[AlertFilterForm, dict[str, Any]]:
     return form, form.filters()
 
 
+class ScannedRows:
+    """A scan's rows as the paginator sees them: as long as every matching alert,
+    sliced from the first rows the scan kept."""
+
+    def __init__(self, scan: AlertScan):
+        self.scan = scan
+
+    def __len__(self) -> int:
+        return self.scan.total
+
+    def __getitem__(self, index: slice):
+        return self.scan.rows[index]
+
+
 @login_required
 @require_safe
 def alert_list_view(request):
     form, filters = alert_filters(request)
-    scan = alert_scan(request.user, **filters)
-    page = paginate(request, scan.rows, per_page=PAGE_SIZE)
+    # Keep the rows up to the page asked for (a page past the end shows the last one,
+    # which lies before it); the list counts every alert all the same.
+    asked = int_param(request, "page") or 1
+    scan = alert_scan(request.user, **filters, keep=asked * PAGE_SIZE)
+    page = paginate(request, ScannedRows(scan), per_page=PAGE_SIZE)
     counts = [
         {"severity": s, "name": SEVERITY_NAMES[s], "count": scan.by_severity[s]} for s in SEVERITIES
     ]
