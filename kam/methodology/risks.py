@@ -48,6 +48,9 @@ class RiskContext:
     buyer_seller_work: Mapping[str, Any] = field(default_factory=dict)
     buying_centre: Any = None  # buying_centre.BuyingCentreModel: key roles, sources to verify
     competition: Any = None  # competition.CompetitionModel: the scoring table's weights
+    # Answers that depend only on the playbook and the stages (alignment, how far a stage
+    # reaches), kept for as long as this context: a scan shares one per playbook.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 class RuleParams(BaseModel):
@@ -100,6 +103,19 @@ class RiskConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     rules: dict[str, RuleConfig]
+    # [(rules, the enabled rules in rule order as (decide, params, conf))], made once and
+    # kept with the dict it was made of (a model_copy shares this cache).
+    _active: list = PrivateAttr(default_factory=list)
+
+    def active(self) -> list[tuple[Callable, RuleParams, RuleConfig]]:
+        if not self._active or self._active[0][0] is not self.rules:
+            found = [
+                (rule.decide, conf.parsed(code), conf)
+                for code, rule in RULES.items()
+                if (conf := self.rules.get(code)) is not None and conf.enabled
+            ]
+            self._active[:] = [(self.rules, found)]
+        return self._active[0][1]
 
     @model_validator(mode="after")
     def _known(self) -> RiskConfig:
@@ -125,11 +141,8 @@ def evaluate(facts: DealFacts, ctx: RiskContext, config: RiskConfig) -> list[Ale
     if not facts.is_open:
         return []
     alerts: list[Alert] = []
-    for code, rule in RULES.items():
-        conf = config.rules.get(code)
-        if conf is None or not conf.enabled:
-            continue
-        alerts.extend(rule.decide(facts, ctx, conf.parsed(code), conf))
+    for decide, params, conf in config.active():
+        alerts.extend(decide(facts, ctx, params, conf))
     return sorted(alerts, key=lambda a: SEVERITY_ORDER[a.severity])
 
 
@@ -168,6 +181,13 @@ def stage_reaches(ctx: RiskContext, stage_key: str, buyer_stage: str | None) -> 
     with no mapping (implementation) counts as far as the last mapped stage before it."""
     if buyer_stage is None:
         return True
+    key = ("reaches", stage_key, buyer_stage)
+    if key not in ctx.memo:
+        ctx.memo[key] = _reaches(ctx, stage_key, buyer_stage)
+    return ctx.memo[key]
+
+
+def _reaches(ctx: RiskContext, stage_key: str, buyer_stage: str) -> bool:
     order = list(ctx.checks.buyer_stages)
     if buyer_stage not in order:
         return False
@@ -249,9 +269,16 @@ class AlignmentParams(RuleParams):
 def _alignment_alert(
     facts: DealFacts, ctx: RiskContext, params: AlignmentParams, conf: RuleConfig, verdict: str
 ) -> list[Alert]:
-    try:
-        found = alignment(ctx.playbook, ctx.checks.buyer_stages, facts.stage, facts.buyer_stage)
-    except KeyError:
+    key = ("alignment", facts.stage, facts.buyer_stage)
+    if key not in ctx.memo:
+        try:
+            ctx.memo[key] = alignment(
+                ctx.playbook, ctx.checks.buyer_stages, facts.stage, facts.buyer_stage
+            )
+        except KeyError:
+            ctx.memo[key] = None
+    found = ctx.memo[key]
+    if found is None:
         return []
     if found.verdict != verdict:
         return []
