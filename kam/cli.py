@@ -272,6 +272,13 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kam.benchmarks.cli import main as bench
+
+    _migrate()
+    return bench(args, out=sys.stdout)
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -378,6 +385,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--replace", action="store_true", help="replace the data this instance holds now"
     )
     res.set_defaults(func=cmd_restore)
+
+    bench = sub.add_parser(
+        "bench",
+        help="developer tool: generate a large data set through the import and measure KAM "
+        "against raw SQL on it (see bench/README.md)",
+    )
+    from kam.benchmarks.cli import add_arguments as bench_arguments
+
+    bench_arguments(bench)
+    bench.set_defaults(func=cmd_bench)
 
     manage = sub.add_parser("manage", help="run a Django management command")
     manage.add_argument("rest", nargs=argparse.REMAINDER)
