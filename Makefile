@@ -3,8 +3,9 @@
 .DEFAULT_GOAL := help
 HOST ?= 127.0.0.1
 PORT ?= 8000
+OPPORTUNITIES ?= 1000000
 
-.PHONY: help demo test setup serve lint clean constraints messages
+.PHONY: help demo test setup serve lint clean constraints messages bench
 
 help:
 	@echo "make demo    set up, load the demo data into ./data, serve on http://$(HOST):$(PORT)/"
@@ -12,6 +13,8 @@ help:
 	@echo "make setup   only the set-up: .venv, npm packages, static files, translations"
 	@echo "make serve   set up and serve ./data as it is (no demo data)"
 	@echo "make lint    ruff check"
+	@echo "make bench   generate $(OPPORTUNITIES) opportunities, run the benchmarks on SQLite and"
+	@echo "             PostgreSQL, print the ratios (quick: make bench OPPORTUNITIES=20000)"
 	@echo "make clean   remove .venv, node_modules, built files and artifacts (keeps ./data)"
 	@echo "make messages      update kam/locale/*/django.po from the code, then compile them"
 	@echo "make constraints   re-pin constraints.txt after changing requirements*.txt"
@@ -30,6 +33,9 @@ serve:
 
 lint:
 	@bash scripts/test.sh --lint-only
+
+bench:
+	@OPPORTUNITIES=$(OPPORTUNITIES) bash scripts/bench.sh
 
 clean:
 	rm -rf .venv node_modules kam/web/static/vendor artifacts .setup-stamps .pytest_cache .ruff_cache .hypothesis kam.egg-info
