@@ -24,6 +24,7 @@ from kam.core.i18n import show
 from kam.methodology import registry, risks
 from kam.methodology.text import Msg
 from kam.opportunities.assess import risk_context
+from kam.opportunities.facts import CHUNK as facts_chunk
 from kam.opportunities.facts import deal_facts_many
 from kam.opportunities.models import Opportunity, Status
 from kam.opportunities.selectors import opportunities_for_user
@@ -70,9 +71,8 @@ class AlertScan:
         return self.rows[offset : offset + limit]
 
 
-# Deals assessed per round of fact queries: well under any database's limit of
-# parameters in one query (SQLite 32,766 or more, PostgreSQL 65,535).
-CHUNK = 2000
+# Deals read and assessed at a time (one round of fact queries each).
+CHUNK = facts_chunk
 
 # What the rules read of a deal itself (the rest comes from deal_facts_many).
 _DEAL_COLUMNS = (

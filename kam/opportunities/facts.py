@@ -1,9 +1,10 @@
 """Reading what the rule modules need about deals, as plain `DealFacts`.
 
-Eight queries whatever the number of deals (evaluations, stakeholders with their
-contacts, criteria, milestones, forced moves, recent buying-centre changes,
-intelligence items with their source counts, the competition tables), so one
-deal's page and a whole pipeline's alert scan cost the same number of round trips."""
+Eight queries for up to 2,000 deals (evaluations, stakeholders with their contacts,
+criteria, milestones, forced moves, recent buying-centre changes, intelligence items
+with their source counts, the competition tables), so one deal's page and a team's
+pipeline cost the same number of round trips; a larger book takes eight more per
+2,000 deals, so that no query carries more ids than the database accepts."""
 
 from __future__ import annotations
 
@@ -37,12 +38,26 @@ from kam.opportunities.models import (
     PurchaseCriterion,
 )
 
+# Deals whose facts are read in one round of queries: well under the parameters one
+# query may carry (SQLite 32,766 or more, PostgreSQL 65,535); more deals, more rounds.
+CHUNK = 2000
+
 
 def deal_facts_many(opportunities: Iterable[Opportunity]) -> dict[int, DealFacts]:
+    """The facts of each deal (anything with the attributes of an Opportunity that the
+    rules read: pk, playbook, stage, buyer_stage, status, priority, stage_entered_at,
+    expected_close), by deal id."""
+    opps = list(opportunities)
+    out: dict[int, DealFacts] = {}
+    for start in range(0, len(opps), CHUNK):
+        out.update(_facts(opps[start : start + CHUNK]))
+    return out
+
+
+def _facts(opps: list[Opportunity]) -> dict[int, DealFacts]:
     from kam.intel.models import IntelItem
     from kam.stakeholders.models import Stakeholder
 
-    opps = list(opportunities)
     ids = [o.pk for o in opps]
     if not ids:
         return {}

@@ -420,3 +420,19 @@ def test_keep_returns_the_first_rows_and_counts_them_all(world, deals, keep):
         full.by_severity,
         full.by_code,
     )
+
+
+def test_deal_facts_are_read_in_rounds_of_chunk_deals(world, deals, monkeypatch):
+    # given: the facts of the six open deals at once
+    from kam.opportunities import facts
+    from kam.opportunities.models import Opportunity
+
+    opps = list(Opportunity.objects.filter(status="open").order_by("id"))
+    whole = facts.deal_facts_many(opps)
+    # when: at most four deals a round
+    monkeypatch.setattr(facts, "CHUNK", 4)
+    with CaptureQueriesContext(connection) as seen:
+        chunked = facts.deal_facts_many(opps)
+    # then: the same facts, in two rounds of eight queries
+    assert chunked == whole and len(whole) == 6
+    assert len(seen.captured_queries) == 2 * 8
