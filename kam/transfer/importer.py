@@ -140,7 +140,9 @@ def check(
     progress: Progress | None = None,
 ) -> Report:
     """Read and check the whole file as if importing it; write nothing."""
-    return _run(path, actor=actor, name=name, kind=kind, commit=False, skip=None, progress=progress)
+    return _run_file(
+        path, actor=actor, name=name, kind=kind, valid_only=False, commit=False, progress=progress
+    )
 
 
 def write(
@@ -154,20 +156,160 @@ def write(
 ) -> Report:
     """Import the file: everything, or nothing when a row fails. With `valid_only`,
     the rows that fail the check are left out and the rest imported."""
-    if not valid_only:
-        return _run(
-            path, actor=actor, name=name, kind=kind, commit=True, skip=None, progress=progress
-        )
-    first = check(path, actor=actor, name=name, kind=kind, progress=progress)
-    report = _run(
+    return _run_file(
         path,
         actor=actor,
         name=name,
         kind=kind,
+        valid_only=valid_only,
         commit=True,
-        skip=first.invalid_rows,
         progress=progress,
     )
+
+
+Sheets = list[Sheet] | Callable[[], list[Sheet]]
+
+
+def check_sheets(
+    sheets: Sheets,
+    *,
+    actor,
+    name: str = "generated",
+    kind: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """`check` for sheets built in memory (a generator's, a test's): each `Sheet` holds
+    its title ("Accounts", "客户", … or "" with `kind`) and its rows as a file would,
+    the header row first, cells as text, numbers and dates."""
+    return _run_sheets(
+        sheets,
+        actor=actor,
+        name=name,
+        kind=kind,
+        valid_only=False,
+        commit=False,
+        progress=progress,
+    )
+
+
+def write_sheets(
+    sheets: Sheets,
+    *,
+    actor,
+    name: str = "generated",
+    kind: str | None = None,
+    valid_only: bool = False,
+    progress: Progress | None = None,
+) -> Report:
+    """`write` for sheets built in memory, with the same result as a file holding them.
+
+    `valid_only` reads the rows twice (check, then write): pass a function that returns
+    fresh sheets, or sheets whose rows are lists (re-iterable); one-shot iterators are
+    refused with ValueError rather than imported half."""
+    return _run_sheets(
+        sheets,
+        actor=actor,
+        name=name,
+        kind=kind,
+        valid_only=valid_only,
+        commit=True,
+        progress=progress,
+    )
+
+
+def _run_file(
+    path: Path,
+    *,
+    actor,
+    name: str | None,
+    kind: str | None,
+    valid_only: bool,
+    commit: bool,
+    progress: Progress | None,
+) -> Report:
+    def opened() -> list[Sheet]:
+        return open_sheets(path, name=name)
+
+    return _run_twice_if_valid_only(
+        opened,
+        close=close_sheets,
+        actor=actor,
+        name=name or path.name,
+        kind=kind,
+        valid_only=valid_only,
+        commit=commit,
+        progress=progress,
+    )
+
+
+def _run_sheets(
+    sheets: Sheets,
+    *,
+    actor,
+    name: str,
+    kind: str | None,
+    valid_only: bool,
+    commit: bool,
+    progress: Progress | None,
+) -> Report:
+    if callable(sheets):
+        factory = sheets
+    else:
+        given = list(sheets)
+        if valid_only and any(iter(s.rows) is s.rows for s in given):
+            raise ValueError(
+                "valid_only reads the sheets twice: give a function returning fresh sheets, "
+                "or rows as lists"
+            )
+
+        def factory() -> list[Sheet]:
+            return given
+
+    return _run_twice_if_valid_only(
+        factory,
+        close=lambda _sheets: None,
+        actor=actor,
+        name=name,
+        kind=kind,
+        valid_only=valid_only,
+        commit=commit,
+        progress=progress,
+    )
+
+
+def _run_twice_if_valid_only(
+    open_: Callable[[], list[Sheet]],
+    *,
+    close: Callable[[list[Sheet]], None],
+    actor,
+    name: str,
+    kind: str | None,
+    valid_only: bool,
+    commit: bool,
+    progress: Progress | None,
+) -> Report:
+    """One run; with `valid_only`, a check first and then a write that skips the rows
+    the check found failing."""
+
+    def run(*, commit: bool, skip: set[tuple[str, int]] | None) -> Report:
+        sheets = open_()
+        try:
+            return _run(
+                sheets,
+                actor=actor,
+                name=name,
+                kind=kind,
+                commit=commit,
+                skip=skip,
+                progress=progress,
+            )
+        finally:
+            close(sheets)
+
+    if not valid_only:
+        return run(commit=commit, skip=None)
+    first = run(commit=False, skip=None)
+    report = run(commit=commit, skip=first.invalid_rows)
     report.valid_only = True
     if report.written:
         # What was skipped, as the check found it, so the user sees why.
@@ -183,39 +325,37 @@ def write(
 
 
 def _run(
-    path: Path,
+    sheets: list[Sheet],
     *,
     actor,
-    name: str | None,
+    name: str,
     kind: str | None,
     commit: bool,
     skip: set[tuple[str, int]] | None,
     progress: Progress | None = None,
 ) -> Report:
-    report = Report(file_name=name or path.name)
-    sheets = open_sheets(path, name=name)
+    report = Report(file_name=name)
+    # Copies reading each sheet once from its first row (rows given as lists too): the
+    # plan reads the header, the import goes on from the row after it, and the run
+    # names untitled sheets without changing the caller's.
+    sheets = [Sheet(s.title, iter(s.rows), s.header_row, s.meta) for s in sheets]
+    plan = _plan(sheets, kind=kind, report=report)
     try:
-        plan = _plan(sheets, kind=kind, report=report)
-        try:
-            with transaction.atomic():
-                context = _Context(actor=actor, report=report, skip=skip, progress=progress)
-                for kind_key in cols.ORDER:
-                    for found, sheet, headers, header_row in plan:
-                        if found.key == kind_key:
-                            _import_sheet(context, found, sheet, headers, header_row)
-                if skip is None:
-                    failed = bool(report.error_count)
-                else:  # valid_only: only a row the check did not see fail stops the write
-                    failed = bool(report.invalid_rows - skip)
-                if not commit or failed:
-                    raise _Rollback
-                if report.valid_rows >= BULK_ROWS:
-                    refresh_statistics()
-                report.written = True
-        except _Rollback:
-            pass
-    finally:
-        close_sheets(sheets)
+        with transaction.atomic():
+            context = _Context(actor=actor, report=report, skip=skip, progress=progress)
+            for kind_key in cols.ORDER:
+                for found, sheet, headers, header_row in plan:
+                    if found.key == kind_key:
+                        _import_sheet(context, found, sheet, headers, header_row)
+            # With valid_only (skip), only a row the check did not see fail stops the write.
+            failed = bool(report.error_count if skip is None else report.invalid_rows - skip)
+            if not commit or failed:
+                raise _Rollback
+            if report.valid_rows >= BULK_ROWS:
+                refresh_statistics()
+            report.written = True
+    except _Rollback:
+        pass
     return report
 
 

@@ -154,3 +154,68 @@ def today():
     """The clock pinned at NOW (2026-06-15 10:00) for the test."""
     with clock.freeze(NOW):
         yield TODAY
+
+
+def state() -> dict[str, Any]:
+    """Every account, contact, deal, revenue line and event, with primary keys counted
+    from the first of their table (so two imports of the same rows into databases that
+    numbered them differently — a rolled-back run, PostgreSQL's sequences — compare
+    equal), and the keys inside events' before/after JSON renumbered the same way."""
+    from kam.accounts.models import Account, RevenueRecord
+    from kam.contacts.models import Contact
+    from kam.opportunities.models import Opportunity
+
+    models = {
+        "account": Account,
+        "contact": Contact,
+        "opportunity": Opportunity,
+        "revenue_record": RevenueRecord,
+    }
+    base = {
+        entity: (model._default_manager.order_by("pk").values_list("pk", flat=True).first() or 0)
+        for entity, model in models.items()
+    }
+
+    def renumber(entity: str, pk):
+        return None if pk is None else pk - base[entity]
+
+    links = {
+        "account": "account",
+        "account_id": "account",
+        "reports_to": "contact",
+        "reports_to_id": "contact",
+        "id": None,
+    }
+
+    def rows(entity: str) -> list[dict[str, Any]]:
+        out = []
+        for row in models[entity]._default_manager.order_by("pk").values():
+            row["id"] = renumber(entity, row["id"])
+            for key in ("account_id", "reports_to_id"):
+                if key in row:
+                    row[key] = renumber(links[key], row[key])
+            out.append(row)
+        return out
+
+    def payload(data: dict) -> dict:
+        return {
+            k: renumber(links[k], v) if k in links and links[k] and isinstance(v, int) else v
+            for k, v in data.items()
+        }
+
+    events = [
+        {
+            "entity": e.entity,
+            "entity_id": renumber(e.entity, e.entity_id) if e.entity in models else e.entity_id,
+            "action": e.action,
+            "before": payload(e.before),
+            "after": payload(e.after),
+            "at": e.at,
+            "actor": e.actor_id,
+            "note": e.note,
+            "opportunity_id": renumber("opportunity", e.opportunity_id),
+            "account_id": renumber("account", e.account_id),
+        }
+        for e in Event.objects.order_by("pk")
+    ]
+    return {**{entity: rows(entity) for entity in models}, "events": events}
