@@ -162,15 +162,16 @@ class Comparison:
 
 
 def compare(model: CompetitionModel, us: Mapping[str, int], rival: Mapping[str, int]) -> Comparison:
-    common = tuple(k for k in model.keys if us.get(k) is not None and rival.get(k) is not None)
+    keys, exact, _whole = model.weights()
+    common = tuple(k for k in keys if us.get(k) is not None and rival.get(k) is not None)
     if not common:
         return Comparison((), None, None, None, (), ())
     ours = weighted_total(model, us, only=common) or 0.0
     theirs = weighted_total(model, rival, only=common) or 0.0
+    order = {k: i for i, k in enumerate(keys)}
 
     def ranked(diffs: list[tuple[str, int]]) -> tuple[tuple[str, int], ...]:
-        order = {k: i for i, k in enumerate(model.keys)}
-        return tuple(sorted(diffs, key=lambda d: (-d[1], -model.weight(d[0]), order[d[0]])))
+        return tuple(sorted(diffs, key=lambda d: (-d[1], -exact[d[0]], order[d[0]])))
 
     leads = ranked([(k, rival[k] - us[k]) for k in common if rival[k] > us[k]])
     behind = ranked([(k, us[k] - rival[k]) for k in common if us[k] > rival[k]])
