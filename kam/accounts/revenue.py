@@ -20,7 +20,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from kam.accounts.models import Account, RevenueRecord
-from kam.core import audit, clock, validation
+from kam.core import audit, clock, drafts, validation
 from kam.core.errors import Conflict, NotFound, ValidationFailed
 
 FIELDS = ("date", "amount", "profit", "source", "note", "external_key")
@@ -88,6 +88,39 @@ def revenue_record_add(
     external_key: str | None = None,
 ) -> RevenueRecord:
     """Record revenue booked with `account` on `date` (a past or today's date)."""
+    draft = revenue_record_build(
+        actor=actor,
+        account=account,
+        date=date,
+        amount=amount,
+        profit=profit,
+        source=source,
+        note=note,
+        external_key=external_key,
+    )
+    key = draft.record.external_key
+    if key and RevenueRecord.objects.filter(external_key=key).exists():
+        raise _duplicate(key)
+    try:
+        with transaction.atomic():
+            return drafts.save_one(draft)
+    except IntegrityError:  # the same key, written by someone else meanwhile
+        raise _duplicate(key or "") from None
+
+
+def revenue_record_build(
+    *,
+    actor,
+    account: Account,
+    date: dt.date | str | None,
+    amount: Any,
+    profit: Any = None,
+    source: str = "",
+    note: str = "",
+    external_key: str | None = None,
+) -> drafts.Draft[RevenueRecord]:
+    """A new record checked, unsaved, with its created event, for a caller that has
+    looked the external key up itself (the importer, many rows in one query)."""
     data = _clean(
         {
             "date": date,
@@ -98,23 +131,15 @@ def revenue_record_add(
             "external_key": external_key,
         }
     )
-    key = data["external_key"]
-    if key and RevenueRecord.objects.filter(external_key=key).exists():
-        raise _duplicate(key)
-    try:
-        with transaction.atomic():
-            record = RevenueRecord.objects.create(account=account, **data)
-    except IntegrityError:  # the same key, written by someone else meanwhile
-        raise _duplicate(key or "") from None
-    audit.record(
+    record = RevenueRecord(account=account, **data)
+    created = audit.event(
         actor=actor,
         entity="revenue_record",
-        entity_id=record.pk,
         action="created",
         after=audit.snapshot(record, FIELDS),
         account_id=account.pk,
     )
-    return record
+    return drafts.Draft(record, [created])
 
 
 @transaction.atomic

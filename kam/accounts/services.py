@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kam.accounts.models import Account, AccountMember, AccountType, Nature, Size
-from kam.core import audit, clock, sharing, validation
+from kam.core import audit, clock, drafts, sharing, validation
 from kam.core.concurrency import lock_for_change
 from kam.core.errors import Conflict
 from kam.core.permissions import check_assignable
@@ -34,7 +34,9 @@ EDITABLE_FIELDS = (
 )
 
 
-def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str, Any]:
+def _clean(
+    data: dict[str, Any], *, instance: Account | None = None, check_code: bool = True
+) -> dict[str, Any]:
     """Check and normalise the given fields; unknown keys are a programming error."""
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
@@ -50,6 +52,7 @@ def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str
                 model=Account,
                 instance=instance,
                 message=_("Another account already uses the code “%(code)s”."),
+                check=check_code,
             )
         elif name in ("industry", "region"):
             out[name] = validation.text(value, field=name, max_length=100)
@@ -76,20 +79,25 @@ def _clean(data: dict[str, Any], *, instance: Account | None = None) -> dict[str
 
 @transaction.atomic
 def account_create(*, actor, name: str, owner=None, **fields: Any) -> Account:
-    data = _clean({"name": name, **fields})
+    return drafts.save_one(account_build(actor=actor, name=name, owner=owner, **fields))
+
+
+def account_build(
+    *, actor, name: str, owner=None, check_code: bool = True, **fields: Any
+) -> drafts.Draft[Account]:
+    """A new account checked, unsaved, with its created event: `account_create`
+    writes one, the importer many (`check_code=False` when it has looked the code up)."""
+    data = _clean({"name": name, **fields}, check_code=check_code)
     owner = owner or actor
     check_assignable(actor, owner)
     account = Account(**data, owner=owner)
-    account.save()
-    audit.record(
+    created = audit.event(
         actor=actor,
         entity="account",
-        entity_id=account.pk,
         action="created",
         after=audit.snapshot(account, EDITABLE_FIELDS),
-        account_id=account.pk,
     )
-    return account
+    return drafts.Draft(account, [created], own=("entity_id", "account_id"))
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from kam.contacts.models import Contact, ContactStatus, Disc, Layer
-from kam.core import audit, clock, validation
+from kam.core import audit, clock, drafts, validation
 from kam.core.errors import Conflict, ValidationFailed
 
 EDITABLE_FIELDS = (
@@ -30,7 +30,9 @@ EDITABLE_FIELDS = (
 )
 
 
-def _clean(data: dict[str, Any], *, instance: Contact | None = None) -> dict[str, Any]:
+def _clean(
+    data: dict[str, Any], *, instance: Contact | None = None, check_code: bool = True
+) -> dict[str, Any]:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not contact fields: {sorted(unknown)}")
@@ -45,6 +47,7 @@ def _clean(data: dict[str, Any], *, instance: Contact | None = None) -> dict[str
                 model=Contact,
                 instance=instance,
                 message=_("Another contact already uses the code “%(code)s”."),
+                check=check_code,
             )
         elif name in ("title", "department", "phone"):
             out[name] = validation.text(
@@ -109,19 +112,25 @@ def _check_consistency(contact: Contact) -> None:
 
 @transaction.atomic
 def contact_create(*, actor, account, name: str, **fields: Any) -> Contact:
-    data = _clean({"name": name, **fields})
+    return drafts.save_one(contact_build(actor=actor, account=account, name=name, **fields))
+
+
+def contact_build(
+    *, actor, account, name: str, check_code: bool = True, **fields: Any
+) -> drafts.Draft[Contact]:
+    """A new contact checked, unsaved, with its created event: `contact_create` writes
+    one, the importer many (`check_code=False` when it has looked the code up)."""
+    data = _clean({"name": name, **fields}, check_code=check_code)
     contact = Contact(account=account, **data)
     _check_consistency(contact)
-    contact.save()
-    audit.record(
+    created = audit.event(
         actor=actor,
         entity="contact",
-        entity_id=contact.pk,
         action="created",
         after={"account": account.pk, **audit.snapshot(contact, EDITABLE_FIELDS)},
         account_id=account.pk,
     )
-    return contact
+    return drafts.Draft(contact, [created])
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import models
 
+from kam.core import clock
 from kam.core.models import Event
 
 
@@ -46,7 +47,38 @@ def record(
     account_id: int | None = None,
     note: str = "",
 ) -> Event:
-    return Event.objects.create(
+    row = event(
+        actor=actor,
+        entity=entity,
+        entity_id=entity_id,
+        action=action,
+        before=before,
+        after=after,
+        opportunity_id=opportunity_id,
+        account_id=account_id,
+        note=note,
+    )
+    row.save(force_insert=True)
+    return row
+
+
+def event(
+    *,
+    actor,
+    entity: str,
+    action: str,
+    entity_id: int | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    opportunity_id: int | None = None,
+    account_id: int | None = None,
+    note: str = "",
+) -> Event:
+    """The event `record` writes, unsaved, dated now (the clock's: frozen while a
+    deal's past is built): for a draft, whose record's id it gets when written
+    (kam.core.drafts)."""
+    return Event(
+        at=clock.now(),
         actor=actor if getattr(actor, "pk", None) else None,
         entity=entity,
         entity_id=entity_id,

@@ -110,12 +110,21 @@ def past_date(value: Any, *, field: str, required: bool = False) -> dt.date | No
 
 
 def unique_code(
-    value: Any, *, field: str, model: type[models.Model], instance=None, message: str
+    value: Any,
+    *,
+    field: str,
+    model: type[models.Model],
+    instance=None,
+    message: str,
+    check: bool = True,
 ) -> str | None:
-    """An optional external reference (ERP code, import key) that must stay unique."""
+    """An optional external reference (ERP code, import key) that must stay unique.
+    `check=False`: the caller has already looked the code up (the importer, for many
+    rows in one query); the database's unique index still holds."""
     code = text(value, field=field, max_length=64) or None
     if (
-        code
+        check
+        and code
         and model._default_manager.filter(code=code)
         .exclude(pk=getattr(instance, "pk", None))
         .exists()

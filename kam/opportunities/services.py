@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 
-from kam.core import audit, clock, sharing, validation
+from kam.core import audit, clock, drafts, sharing, validation
 from kam.core.concurrency import lock_for_change
 from kam.core.errors import Conflict, ValidationFailed
 from kam.core.i18n import show
@@ -53,7 +53,9 @@ SNAPSHOT_FIELDS = (
 )
 
 
-def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict[str, Any]:
+def _clean(
+    data: dict[str, Any], *, instance: Opportunity | None = None, check_code: bool = True
+) -> dict[str, Any]:
     unknown = set(data) - set(EDITABLE_FIELDS)
     if unknown:
         raise ValueError(f"not opportunity fields: {sorted(unknown)}")
@@ -68,6 +70,7 @@ def _clean(data: dict[str, Any], *, instance: Opportunity | None = None) -> dict
                 model=Opportunity,
                 instance=instance,
                 message=_("Another opportunity already uses the code “%(code)s”."),
+                check=check_code,
             )
         elif name == "amount":
             out[name] = validation.money(value, field=name, required=True)
@@ -137,8 +140,43 @@ def opportunity_create(
     `stage` / `stage_entered_at` exist for bringing in deals that were already under
     way before KAM (import, demo): the deal is recorded where it stands, and its
     created event says so. Moving a deal afterwards is the process engine's job."""
+    return drafts.save_one(
+        opportunity_build(
+            actor=actor,
+            account=account,
+            name=name,
+            amount=amount,
+            expected_close=expected_close,
+            playbook=playbook,
+            owner=owner,
+            stage=stage,
+            stage_entered_at=stage_entered_at,
+            **fields,
+        )
+    )
+
+
+def opportunity_build(
+    *,
+    actor,
+    account,
+    name: str,
+    amount: Any,
+    expected_close: Any,
+    playbook: str | None = None,
+    owner=None,
+    stage: str | None = None,
+    stage_entered_at: dt.datetime | None = None,
+    check_code: bool = True,
+    **fields: Any,
+) -> drafts.Draft[Opportunity]:
+    """`opportunity_create`'s deal checked, unsaved, with its created event
+    (`check_code=False` when the caller has looked the code up)."""
     playbook_key, book = _playbook(playbook)
-    data = _clean({"name": name, "amount": amount, "expected_close": expected_close, **fields})
+    data = _clean(
+        {"name": name, "amount": amount, "expected_close": expected_close, **fields},
+        check_code=check_code,
+    )
     owner = owner or actor
     check_assignable(actor, owner)
     if stage is not None:
@@ -159,17 +197,14 @@ def opportunity_create(
         owner=owner,
         **data,
     )
-    opp.save()
-    audit.record(
+    created = audit.event(
         actor=actor,
         entity="opportunity",
-        entity_id=opp.pk,
         action="created",
         after=audit.snapshot(opp, SNAPSHOT_FIELDS),
-        opportunity_id=opp.pk,
         account_id=account.pk,
     )
-    return opp
+    return drafts.Draft(opp, [created], own=("entity_id", "opportunity_id"))
 
 
 @transaction.atomic
@@ -332,6 +367,44 @@ def opportunity_bring_in(
     the dashboard's progress, the stage durations and the stalled rule read an imported
     deal like one worked in KAM. A closed deal (won, lost, abandoned) gets its `closed`
     event on `closed_on`; won means at or past the playbook's winning stage."""
+    return drafts.save_one(
+        opportunity_bring_in_build(
+            actor=actor,
+            account=account,
+            name=name,
+            amount=amount,
+            expected_close=expected_close,
+            playbook=playbook,
+            stage=stage,
+            stage_dates=stage_dates,
+            status=status,
+            closed_on=closed_on,
+            close_reason=close_reason,
+            **fields,
+        )
+    )
+
+
+def opportunity_bring_in_build(
+    *,
+    actor,
+    account,
+    name: str,
+    amount: Any,
+    expected_close: Any,
+    playbook: str | None = None,
+    stage: str | None = None,
+    stage_dates: list[dt.date] | None = None,
+    status: str = "open",
+    closed_on: dt.date | None = None,
+    close_reason: str = "",
+    check_code: bool = True,
+    **fields: Any,
+) -> drafts.Draft[Opportunity]:
+    """`opportunity_bring_in`'s deal checked, unsaved, as it stands after its past: at
+    its current stage (its version counts each move, as if each had been saved), with
+    the created event dated its first day, an `advanced` event per later day and the
+    `closed` event. The importer writes thousands of these at once."""
     from kam.opportunities.models import Status
 
     playbook_key, book = _playbook(playbook)
@@ -411,7 +484,7 @@ def opportunity_bring_in(
     first_stage, first_day = entered[0]
     at = _day_start(first_day) if first_day else clock.now()
     with clock.freeze(at):
-        opp = opportunity_create(
+        draft = opportunity_build(
             actor=actor,
             account=account,
             name=name,
@@ -420,24 +493,27 @@ def opportunity_bring_in(
             playbook=playbook_key,
             stage=first_stage,
             stage_entered_at=at,
+            check_code=check_code,
             **fields,
         )
+    opp = draft.record
+    # Each move below is a save in the database's eyes: the version counts it.
     for key, day in entered[1:]:
         at = _day_start(day)
         before = {"stage": opp.stage, "stage_entered_at": audit.jsonable(opp.stage_entered_at)}
         opp.stage, opp.stage_entered_at, opp.updated_at = key, at, at
-        opp.save(update_fields=["stage", "stage_entered_at", "updated_at"])
+        opp.version += 1
         with clock.freeze(at):
-            audit.record(
-                actor=actor,
-                entity="opportunity",
-                entity_id=opp.pk,
-                action="advanced",
-                before=before,
-                after={"stage": key, "stage_entered_at": audit.jsonable(at)},
-                note=_("Imported: the stage was entered on this day."),
-                opportunity_id=opp.pk,
-                account_id=opp.account_id,
+            draft.events.append(
+                audit.event(
+                    actor=actor,
+                    entity="opportunity",
+                    action="advanced",
+                    before=before,
+                    after={"stage": key, "stage_entered_at": audit.jsonable(at)},
+                    note=_("Imported: the stage was entered on this day."),
+                    account_id=opp.account_id,
+                )
             )
     if closed:
         at = max(_day_start(closed_on), opp.stage_entered_at)
@@ -447,21 +523,21 @@ def opportunity_bring_in(
             close_reason,
             at,
         )
-        opp.save(update_fields=["status", "closed_at", "close_reason", "updated_at"])
+        opp.version += 1
         with clock.freeze(at):
-            audit.record(
-                actor=actor,
-                entity="opportunity",
-                entity_id=opp.pk,
-                action="closed",
-                before={"status": Status.OPEN, "closed_at": None, "close_reason": ""},
-                after={
-                    "status": status,
-                    "closed_at": audit.jsonable(at),
-                    "close_reason": close_reason,
-                },
-                note=close_reason or _("Imported: closed on this day."),
-                opportunity_id=opp.pk,
-                account_id=opp.account_id,
+            draft.events.append(
+                audit.event(
+                    actor=actor,
+                    entity="opportunity",
+                    action="closed",
+                    before={"status": Status.OPEN, "closed_at": None, "close_reason": ""},
+                    after={
+                        "status": status,
+                        "closed_at": audit.jsonable(at),
+                        "close_reason": close_reason,
+                    },
+                    note=close_reason or _("Imported: closed on this day."),
+                    account_id=opp.account_id,
+                )
             )
-    return opp
+    return draft
