@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from kam.core import clock
 from kam.methodology import checks, registry, risks
@@ -18,11 +19,19 @@ from kam.opportunities.models import Opportunity
 @dataclass(frozen=True)
 class Assessment:
     facts: DealFacts
-    gate: list[checks.CriterionResult]
     alignment: risks.Alignment
     alerts: list[risks.Alert]
     probability: int
     factors: list[rules.Factor]
+
+    @cached_property
+    def gate(self) -> list[checks.CriterionResult]:
+        """The current stage's key-node items, checked when first asked for: a deal's
+        page shows them, a dashboard over the whole book needs them for its stalled
+        deals only (a third of its time went into checking every deal's gate)."""
+        m = registry.current()
+        stage = m.playbooks[self.facts.playbook].stage(self.facts.stage)
+        return checks.evaluate_gate(stage, self.facts, m.check_context)
 
     @property
     def unmet(self) -> list[str]:
@@ -48,8 +57,6 @@ def risk_context(playbook_key: str) -> risks.RiskContext:
 def assess_facts(facts: DealFacts) -> Assessment:
     m = registry.current()
     ctx = risk_context(facts.playbook)
-    stage = ctx.playbook.stage(facts.stage)
-    gate = checks.evaluate_gate(stage, facts, m.check_context)
     alerts = risks.evaluate(facts, ctx, m.risks)
     found = risks.alignment(
         ctx.playbook, m.check_context.buyer_stages, facts.stage, facts.buyer_stage
@@ -59,7 +66,6 @@ def assess_facts(facts: DealFacts) -> Assessment:
     )
     return Assessment(
         facts=facts,
-        gate=gate,
         alignment=found,
         alerts=alerts,
         probability=probability,
