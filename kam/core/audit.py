@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -27,12 +28,22 @@ def jsonable(value: Any) -> Any:
 
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    out = {}
+    return {name: jsonable(getattr(instance, key)) for name, key in _keys(type(instance), fields)}
+
+
+@functools.cache
+def _keys_of(model: type[models.Model], fields: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
     for name in fields:
-        field = instance._meta.get_field(name)
-        key = field.attname if field.is_relation else name
-        out[name] = jsonable(getattr(instance, key))
-    return out
+        field = model._meta.get_field(name)
+        out.append((name, field.attname if field.is_relation else name))
+    return tuple(out)
+
+
+def _keys(model: type[models.Model], fields: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    """(field name, attribute holding its value) of each field, looked up once per model
+    and list of fields (the importer snapshots thousands of records)."""
+    return _keys_of(model, fields if isinstance(fields, tuple) else tuple(fields))
 
 
 def record(
@@ -73,22 +84,31 @@ def event(
     opportunity_id: int | None = None,
     account_id: int | None = None,
     note: str = "",
+    at: dt.datetime | None = None,
 ) -> Event:
-    """The event `record` writes, unsaved, dated now (the clock's: frozen while a
-    deal's past is built): for a draft, whose record's id it gets when written
-    (kam.core.drafts)."""
-    return Event(
-        at=clock.now(),
-        actor=actor if getattr(actor, "pk", None) else None,
-        entity=entity,
-        entity_id=entity_id,
-        action=action,
-        before=before or {},
-        after=after or {},
-        opportunity_id=opportunity_id,
-        account_id=account_id,
-        note=note,
-    )
+    """The event `record` writes, unsaved, dated `at` or now: for a draft, whose
+    record's id it gets when written (kam.core.drafts)."""
+    values = {
+        "id": None,
+        "at": at if at is not None else clock.now(),
+        "actor_id": getattr(actor, "pk", None) or None,
+        "entity": entity,
+        "entity_id": entity_id,
+        "action": action,
+        "before": before or {},
+        "after": after or {},
+        "opportunity_id": opportunity_id,
+        "account_id": account_id,
+        "note": note,
+    }
+    # Positional arguments in the model's column order: Django's fast way to make an
+    # instance (half the cost of keywords, which matters at an import's 400k events).
+    return Event(*[values[name] for name in _event_columns()])
+
+
+@functools.cache
+def _event_columns() -> tuple[str, ...]:
+    return tuple(f.attname for f in Event._meta.concrete_fields)
 
 
 def apply_changes(instance: models.Model, changes: dict[str, Any]) -> tuple[dict, dict]:

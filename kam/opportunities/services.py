@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kam.core import audit, clock, drafts, sharing, validation
@@ -19,7 +20,7 @@ from kam.core.i18n import show
 from kam.core.permissions import check_assignable
 from kam.methodology import registry
 from kam.opportunities import rules
-from kam.opportunities.models import Opportunity, OpportunityMember
+from kam.opportunities.models import Opportunity, OpportunityMember, Status
 
 EDITABLE_FIELDS = (
     "name",
@@ -336,11 +337,13 @@ def _record_children_deleted(*, actor, opportunity: Opportunity) -> None:
         )
 
 
-def _day_start(day: dt.date) -> dt.datetime:
-    """The moment a day-dated fact is recorded at: 09:00 local time that day."""
-    from django.utils import timezone
+_STATUSES = frozenset(Status.values)
 
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(9, 0)))
+
+def _day_start(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
+    """The moment a day-dated fact is recorded at: 09:00 local time that day (`tz`: the
+    current time zone, when the caller has it at hand)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(9, 0)), tz)
 
 
 @transaction.atomic
@@ -405,8 +408,6 @@ def opportunity_bring_in_build(
     its current stage (its version counts each move, as if each had been saved), with
     the created event dated its first day, an `advanced` event per later day and the
     `closed` event. The importer writes thousands of these at once."""
-    from kam.opportunities.models import Status
-
     playbook_key, book = _playbook(playbook)
     stage = _check_stage(book, stage or book.first_stage.key)
     position = book.stage_keys.index(stage)
@@ -434,7 +435,7 @@ def opportunity_bring_in_build(
         raise ValidationFailed(
             _("The stage cannot have been entered in the future."), field="stage_dates"
         )
-    if status not in Status.values:
+    if status not in _STATUSES:
         raise ValidationFailed(
             _("Use one of: %(choices)s.") % {"choices": ", ".join(Status.values)}, field="status"
         )
@@ -482,7 +483,8 @@ def opportunity_bring_in_build(
     else:
         entered = list(zip(book.stage_keys[: position + 1], days, strict=True))
     first_stage, first_day = entered[0]
-    at = _day_start(first_day) if first_day else clock.now()
+    tz = timezone.get_current_timezone()  # once: looking it up costs more than the rest
+    at = _day_start(first_day, tz) if first_day else clock.now()
     with clock.freeze(at):
         draft = opportunity_build(
             actor=actor,
@@ -498,25 +500,26 @@ def opportunity_bring_in_build(
         )
     opp = draft.record
     # Each move below is a save in the database's eyes: the version counts it.
+    advanced_note = _("Imported: the stage was entered on this day.") if len(entered) > 1 else ""
     for key, day in entered[1:]:
-        at = _day_start(day)
+        at = _day_start(day, tz)
         before = {"stage": opp.stage, "stage_entered_at": audit.jsonable(opp.stage_entered_at)}
         opp.stage, opp.stage_entered_at, opp.updated_at = key, at, at
         opp.version += 1
-        with clock.freeze(at):
-            draft.events.append(
-                audit.event(
-                    actor=actor,
-                    entity="opportunity",
-                    action="advanced",
-                    before=before,
-                    after={"stage": key, "stage_entered_at": audit.jsonable(at)},
-                    note=_("Imported: the stage was entered on this day."),
-                    account_id=opp.account_id,
-                )
+        draft.events.append(
+            audit.event(
+                actor=actor,
+                entity="opportunity",
+                action="advanced",
+                before=before,
+                after={"stage": key, "stage_entered_at": audit.jsonable(at)},
+                note=advanced_note,
+                account_id=opp.account_id,
+                at=at,
             )
+        )
     if closed:
-        at = max(_day_start(closed_on), opp.stage_entered_at)
+        at = max(_day_start(closed_on, tz), opp.stage_entered_at)
         opp.status, opp.closed_at, opp.close_reason, opp.updated_at = (
             status,
             at,
@@ -524,20 +527,20 @@ def opportunity_bring_in_build(
             at,
         )
         opp.version += 1
-        with clock.freeze(at):
-            draft.events.append(
-                audit.event(
-                    actor=actor,
-                    entity="opportunity",
-                    action="closed",
-                    before={"status": Status.OPEN, "closed_at": None, "close_reason": ""},
-                    after={
-                        "status": status,
-                        "closed_at": audit.jsonable(at),
-                        "close_reason": close_reason,
-                    },
-                    note=close_reason or _("Imported: closed on this day."),
-                    account_id=opp.account_id,
-                )
+        draft.events.append(
+            audit.event(
+                actor=actor,
+                entity="opportunity",
+                action="closed",
+                before={"status": Status.OPEN, "closed_at": None, "close_reason": ""},
+                after={
+                    "status": status,
+                    "closed_at": audit.jsonable(at),
+                    "close_reason": close_reason,
+                },
+                note=close_reason or _("Imported: closed on this day."),
+                account_id=opp.account_id,
+                at=at,
             )
+        )
     return draft

@@ -157,10 +157,11 @@ def today():
 
 
 def state() -> dict[str, Any]:
-    """Every account, contact, deal, revenue line and event, with primary keys counted
-    from the first of their table (so two imports of the same rows into databases that
-    numbered them differently — a rolled-back run, PostgreSQL's sequences — compare
-    equal), and the keys inside events' before/after JSON renumbered the same way."""
+    """Every account, contact, deal, revenue line and event, with primary keys replaced
+    by their rank in their table (so two imports of the same rows into databases that
+    numbered them differently — a rolled-back run, PostgreSQL's sequences, which skip —
+    compare equal), and the keys inside events' before/after JSON renumbered the same
+    way."""
     from kam.accounts.models import Account, RevenueRecord
     from kam.contacts.models import Contact
     from kam.opportunities.models import Opportunity
@@ -171,13 +172,18 @@ def state() -> dict[str, Any]:
         "opportunity": Opportunity,
         "revenue_record": RevenueRecord,
     }
-    base = {
-        entity: (model._default_manager.order_by("pk").values_list("pk", flat=True).first() or 0)
+    ranks = {
+        entity: {
+            pk: rank
+            for rank, pk in enumerate(
+                model._default_manager.order_by("pk").values_list("pk", flat=True)
+            )
+        }
         for entity, model in models.items()
     }
 
     def renumber(entity: str, pk):
-        return None if pk is None else pk - base[entity]
+        return None if pk is None else ranks[entity].get(pk, ("gone", pk))
 
     links = {
         "account": "account",
