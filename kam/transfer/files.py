@@ -10,9 +10,9 @@ The checks come before any parsing (OWASP ASVS 5.2):
   zipfile never inflates a part beyond the size its directory states, so the check of
   the directory bounds what reading can cost.
 
-Rows are read lazily (openpyxl's read-only mode, the csv module over the text), so
-memory does not grow with the file. A cell holding a formula is reported, not
-evaluated: the import takes values only."""
+Rows are read lazily (kam.transfer.xlsx: expat over the worksheet XML; the csv module
+over the text), so memory does not grow with the file. A cell holding a formula is
+reported, not evaluated: the import takes values only."""
 
 from __future__ import annotations
 
@@ -186,37 +186,30 @@ def _csv_rows(path: Path, *, field: str) -> Iterator[tuple[Any, ...]]:
 
 
 def _xlsx_sheets(path: Path, *, field: str) -> list[Sheet]:
-    from openpyxl import load_workbook
+    from kam.transfer.xlsx import Workbook
 
     try:
-        book = load_workbook(path, read_only=True, data_only=False)
-    except Exception:  # openpyxl raises many kinds on a broken file
+        book = Workbook(path)
+    except Exception:  # a broken zip, a part missing, XML that does not parse
         raise ValidationFailed(
             _("The workbook is damaged (not a readable .xlsx); open it in Excel and save again."),
             field=field,
         ) from None
-    sheets = []
-    for ws in book.worksheets:
-        sheets.append(Sheet(title=ws.title, rows=_xlsx_rows(ws, field=field), meta={"book": book}))
-    return sheets
+    return [
+        Sheet(title=title, rows=_xlsx_rows(book, member, field=field), meta={"book": book})
+        for title, member in book.sheets
+    ]
 
 
-def _xlsx_rows(ws, *, field: str = "file") -> Iterator[tuple[Any, ...]]:
+def _xlsx_rows(book, member: str, *, field: str = "file") -> Iterator[tuple[Any, ...]]:
     # The sheet's XML is parsed as it is read: a damaged part fails here, not on opening.
     try:
-        for row in ws.iter_rows():
-            yield tuple(_value(cell) for cell in row)
-    except Exception:  # zipfile's CRC error, the XML parser's, openpyxl's own
+        yield from book.rows(member)
+    except Exception:  # zipfile's CRC error, the XML parser's, a cell that is not one
         raise ValidationFailed(
             _("The workbook is damaged (not a readable .xlsx); open it in Excel and save again."),
             field=field,
         ) from None
-
-
-def _value(cell) -> Any:
-    if getattr(cell, "data_type", None) == "f":
-        return Formula(str(cell.value))
-    return cell.value
 
 
 def close_sheets(sheets: list[Sheet]) -> None:
