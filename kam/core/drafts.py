@@ -9,6 +9,8 @@ writing it."""
 
 from __future__ import annotations
 
+import json
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -17,6 +19,7 @@ from django.db import connections, models, router
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils.functional import Promise
 
+from kam.core.audit import EventRow
 from kam.core.models import Event
 
 M = TypeVar("M", bound=models.Model)
@@ -28,12 +31,13 @@ BATCH_SIZE = 1000
 @dataclass(eq=False)
 class Draft(Generic[M]):
     record: M
-    # Unsaved; `own` names their fields that take the record's primary key once it has
-    # one (entity_id always; opportunity_id or account_id when the record is that).
-    events: list[Event] = field(default_factory=list)
+    # Not written yet; `own` names their columns that take the record's primary key
+    # once it has one (entity_id always; opportunity_id or account_id when the record
+    # is that).
+    events: list[EventRow] = field(default_factory=list)
     own: tuple[str, ...] = ("entity_id",)
 
-    def _stamp(self) -> list[Event]:
+    def _stamp(self) -> list[EventRow]:
         pk = self.record.pk
         for event in self.events:
             for name in self.own:
@@ -46,9 +50,9 @@ def save_one(draft: Draft[M]) -> M:
     draft.record.save(force_insert=True)
     events = draft._stamp()
     if len(events) == 1:
-        events[0].save(force_insert=True)
+        events[0].instance().save(force_insert=True)
     elif events:
-        Event.objects.bulk_create(events)
+        insert_many(events, model=Event)
     return draft.record
 
 
@@ -61,46 +65,48 @@ def save_many(drafts: Sequence[Draft]) -> None:
     if not drafts:
         return
     insert_many([d.record for d in drafts])
-    insert_many([event for draft in drafts for event in draft._stamp()])
+    insert_many([event for draft in drafts for event in draft._stamp()], model=Event)
 
 
-def insert_many(records: Sequence[models.Model]) -> None:
-    """INSERT new records of one model, many rows a statement, and set their ids.
+def insert_many(records: Sequence[Any], *, model: type[models.Model] | None = None) -> None:
+    """INSERT new records of one model, many rows a statement, and set their ids; or,
+    given `model`, rows of its columns that are not instances (EventRow), whose ids
+    nobody needs.
 
     What `bulk_create` does for these models (no signals, no save(), ids from
     RETURNING), without its per-value compilation, which cost more than the database's
-    own work: each column's value goes through its field's `get_db_prep_value` once,
-    and the statement's text is built once per batch size."""
+    own work: a record's attributes are read at once, only the values the database
+    takes in another form are converted, and a statement's text is built once."""
     if not records:
         return
-    model = type(records[0])
+    instances = model is None
+    model = model or type(records[0])
     connection = connections[router.db_for_write(model)]
-    if not connection.features.can_return_rows_from_bulk_insert:  # pragma: no cover
-        model._default_manager.bulk_create(records)  # sets no ids: write one by one
-        for record in records:
-            if record.pk is None:
-                record.save(force_insert=True)
+    if instances and not connection.features.can_return_rows_from_bulk_insert:
+        for record in records:  # pragma: no cover - SQLite < 3.35 gives no ids back
+            record.save(force_insert=True)
         return
-    columns = _columns(model, connection)
-    per_statement = max(1, min(BATCH_SIZE, _max_params(connection) // len(columns)))
+    fields, make_row = _row_maker(model, connection)
+    per_statement = max(1, min(BATCH_SIZE, _max_params(connection) // len(fields)))
     quote = connection.ops.quote_name
     # Names from the model's metadata, quoted; values only as parameters.
     head = (
         f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
-        f"({', '.join(quote(f.column) for f, _p in columns)}) VALUES "
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES "
     )
-    one_row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    tail = f" RETURNING {quote(model._meta.pk.column)}"
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    tail = f" RETURNING {quote(model._meta.pk.column)}" if instances else ""
     with connection.cursor() as cursor:
         for start in range(0, len(records), per_statement):
             batch = records[start : start + per_statement]
             params: list[Any] = []
             for record in batch:
-                if record.pk is not None:
+                if instances and record.pk is not None:
                     raise ValueError(f"{record!r} is already saved")
-                for _field, prepare in columns:
-                    params.append(prepare(record))
+                params.extend(make_row(record))
             cursor.execute(head + ", ".join([one_row] * len(batch)) + tail, params)
+            if not instances:
+                continue
             ids = [row[0] for row in cursor.fetchall()]
             for record, pk in zip(batch, ids, strict=True):
                 record.pk = pk
@@ -108,80 +114,92 @@ def insert_many(records: Sequence[models.Model]) -> None:
                 record._state.db = connection.alias
 
 
-def _columns(model: type[models.Model], connection) -> list[tuple[models.Field, Callable]]:
-    """(field, value of a record as the database takes it) for each column written."""
-    return [
-        (f, _preparer(f, connection))
+def _row_maker(model: type[models.Model], connection):
+    """(the columns written, a function giving a record's values for them as the
+    database takes them). The attributes are read all at once (attrgetter); only the
+    columns whose values need converting for the database are touched one by one."""
+    fields = [
+        f
         for f in model._meta.concrete_fields
         if not f.primary_key and not getattr(f, "generated", False)
     ]
+    get = operator.attrgetter(*[f.attname for f in fields])
+    if len(fields) == 1:
+        single = get
+        get = lambda record: (single(record),)  # noqa: E731
+    fixes = [(i, fix) for i, f in enumerate(fields) if (fix := _fixer(f, connection))]
+
+    def make_row(record) -> list[Any]:
+        row = list(get(record))
+        for i, fix in fixes:
+            row[i] = fix(row[i], record)
+        return row
+
+    return fields, make_row
 
 
-def _preparer(column: models.Field, connection) -> Callable[[models.Model], Any]:
-    attname = column.attname
+def _fixer(column: models.Field, connection) -> Callable[[Any, models.Model], Any] | None:
+    """How a column's value becomes what the database takes, or None when it goes as it
+    is (text, yes/no; whole numbers where the driver takes Python's)."""
     to_db = column.get_db_prep_value
+    kind = column.get_internal_type()
     if getattr(column, "auto_now", False) or getattr(column, "auto_now_add", False):
+        return lambda _value, record: to_db(column.pre_save(record, True), connection)
+    if column.is_relation:
+        plain = column.target_field.get_internal_type() in _INTEGERS and _plain_integers(connection)
 
-        def value(record):
-            return column.pre_save(record, True)
-    elif column.is_relation:
-
-        def value(record):
-            found = getattr(record, attname)
-            if found is None and column.is_cached(record):  # set as an object saved since
-                related = column.get_cached_value(record)
-                if related is not None:
-                    if related.pk is None:
+        def related(value, record):
+            if value is None and hasattr(record, "_state") and column.is_cached(record):
+                # set as an object, saved since
+                other = column.get_cached_value(record)
+                if other is not None:
+                    if other.pk is None:
                         raise ValueError(f"{column.name} of {record!r} is not saved")
-                    found = related.pk
-                    setattr(record, attname, found)
-            return found
-    else:
+                    value = other.pk
+                    setattr(record, column.attname, value)
+            if value is None or (plain and type(value) is int):
+                return value
+            return to_db(value, connection)
 
-        def value(record):
-            return getattr(record, attname)
-
+        return related
     if type(column).get_db_prep_value is models.Field.get_db_prep_value:
-        # Text and yes/no columns: a value already of its Python type goes as it is.
-        def prepare(record):
-            found = value(record)
-            return str(found) if isinstance(found, Promise) else found
-
-        return prepare
-    target = column.target_field if column.is_relation else column
-    if target.get_internal_type() in _INTEGERS and _plain_integers(connection):
-
-        def prepare(record):
-            found = value(record)
-            return found if found is None or type(found) is int else to_db(found, connection)
-
-        return prepare
-    if column.get_internal_type() in ("DateTimeField", "DateField"):
+        return None
+    if kind in _INTEGERS and _plain_integers(connection):
+        return lambda value, _record: (
+            value if value is None or type(value) is int else to_db(value, connection)
+        )
+    if kind in ("DateTimeField", "DateField"):
         # The same days and moments come back row after row (stage dates, now).
         seen: dict[Any, Any] = {}
 
-        def prepare(record):
-            found = value(record)
-            if found is None:
+        def moment(value, _record):
+            if value is None:
                 return None
-            done = seen.get(found, _MISSING)
+            done = seen.get(value, _MISSING)
             if done is _MISSING:
-                done = to_db(found, connection, prepared=True)
+                done = to_db(value, connection, prepared=True)
                 if len(seen) < 10_000:
-                    seen[found] = done
+                    seen[value] = done
             return done
 
-        return prepare
+        return moment
+    if (
+        kind == "JSONField"
+        and getattr(column, "encoder", None) is None
+        and type(connection.ops).adapt_json_value is BaseDatabaseOperations.adapt_json_value
+    ):
+        # What adapt_json_value does (json.dumps with its defaults), without the calls.
+        encode = json.JSONEncoder().encode
+        return lambda value, _record: None if value is None else encode(value)
 
-    def prepare(record):
-        found = value(record)
-        if found is None:
+    def other(value, _record):
+        if value is None:
             return None  # NULL (JSONField's get_db_prep_value would write JSON null)
-        if isinstance(found, Promise):
-            found = str(found)
-        return to_db(found, connection, prepared=True)
+        if isinstance(value, Promise):
+            value = str(value)
+        return to_db(value, connection, prepared=True)
 
-    return prepare
+    return other
 
 
 _INTEGERS = frozenset(

@@ -259,6 +259,11 @@ def as_date(value: Any) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     text = as_text(value)
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # 2026-03-05: most dates
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            pass  # the patterns below say what is wrong
     text = text.split("T")[0].split(" ")[0] if re.match(r"^\d{4}-\d", text) else text
     for pattern in _DATE_PATTERNS:
         m = pattern.match(text)

@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 # Rows read, looked up and written together.
 CHUNK_ROWS = 1000
+# Accounts referred to kept across chunks, at most (a file's accounts, usually).
+ACCOUNTS_KEPT = 50_000
 # Off: every row on its own (savepoint, lookups, service), the importer before batches.
 FAST = True
 # Service field names that are not the column's key.
@@ -134,6 +136,8 @@ class Handler:
         self._pending_keys: set[tuple] = set()
         # The chunk's lookups, made at its start; trusted while `_fresh`.
         self._cache: dict[tuple, Any] = {}
+        # The accounts rows refer to: (the one with that code, or those of that name).
+        self._accounts: dict[tuple, tuple[Account | None, list[Account]]] = {}
         self._fresh = False
 
     # --- what the importer's loop calls ---------------------------------------------------
@@ -302,9 +306,9 @@ class Handler:
         ref = row.values.get("account") or ""
         if not ref:
             raise ValidationFailed(_("This field is required."), field="account")
-        by_code, named = self.lookup(
-            ("account", editable, ref), lambda: self._load_account(ref, editable)
-        )
+        key = ("account", editable, ref)
+        found = self._accounts.get(key) if self.context.fast else None
+        by_code, named = found or self.lookup(key, lambda: self._load_account(ref, editable))
         found = by_code or _the_one(
             named,
             lambda: (
@@ -334,7 +338,17 @@ class Handler:
         return by_code, [] if by_code is not None else list(pool.filter(name=ref)[:2])
 
     def prefetch_accounts(self, rows: list[Row], *, editable: bool = False) -> None:
-        refs = {ref for row in rows if (ref := row.values.get("account"))}
+        """The accounts the rows refer to, kept for the whole sheet: the sheets that refer
+        to accounts (contacts, deals, revenue) change no account, and which accounts a
+        user sees does not change in an import."""
+        if len(self._accounts) > ACCOUNTS_KEPT:
+            self._accounts = {}
+        refs = {
+            ref
+            for row in rows
+            if (ref := row.values.get("account"))
+            and ("account", editable, ref) not in self._accounts
+        }
         if not refs:
             return
         by_code: dict[str, Account] = {}
@@ -346,11 +360,11 @@ class Handler:
                 named[account.name].append(account)
         for ref in refs:
             found = by_code.get(ref)
-            self._cache["account", editable, ref] = (found, [] if found else named[ref][:2])
+            self._accounts["account", editable, ref] = (found, [] if found else named[ref][:2])
 
     def cached_account(self, row: Row, *, editable: bool = False) -> Account | None:
-        """The row's account as the chunk's lookups found it (None if not just one)."""
-        found = self._cache.get(("account", editable, row.values.get("account") or ""))
+        """The row's account as the lookups found it (None if not just one)."""
+        found = self._accounts.get(("account", editable, row.values.get("account") or ""))
         if not found:
             return None
         by_code, named = found

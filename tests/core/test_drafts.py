@@ -1,0 +1,96 @@
+"""kam.core.drafts writes drafts one at a time (the services) or many at once (the
+importer) with the same result: the same columns, JSON and dates as `audit.record`
+and `Model.save` would write, and the events carrying their record's id."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from decimal import Decimal
+
+from django.utils import timezone
+
+from kam.accounts.models import Account
+from kam.accounts.services import account_build
+from kam.core import audit, clock, drafts
+from kam.core.models import Event
+
+AT = timezone.make_aware(dt.datetime(2026, 3, 5, 9, 0))
+
+
+def test_an_event_row_has_the_events_columns():
+    columns = {f.attname for f in Event._meta.concrete_fields} - {"id"}
+    assert {f.name for f in dataclasses.fields(audit.EventRow)} == columns
+
+
+def rows(model, ids) -> list[dict]:
+    return [
+        {k: v for k, v in row.items() if k != "id"}
+        for row in model.objects.filter(pk__in=ids).order_by("pk").values()
+    ]
+
+
+def test_many_drafts_are_written_as_one_at_a_time_would_write_them(world):
+    # given: two sets of the same three accounts
+    def build(prefix: str) -> list[drafts.Draft]:
+        with clock.freeze(AT):
+            return [
+                account_build(
+                    actor=world.admin,
+                    name=f"客户 {i}",
+                    code=f"{prefix}{i}",
+                    owner=world.rep_a,
+                    annual_revenue=Decimal("1250000.50"),
+                    collection_cycle_days=90,
+                    attributes={"technology": "automated"},
+                )
+                for i in range(3)
+            ]
+
+    one_by_one, together = build("A"), build("B")
+    # when
+    for draft in one_by_one:
+        drafts.save_one(draft)
+    drafts.save_many(together)
+    # then: the same rows but for the codes, and events on their own records
+    first = rows(Account, [d.record.pk for d in one_by_one])
+    second = rows(Account, [d.record.pk for d in together])
+    assert [{**r, "code": None} for r in first] == [{**r, "code": None} for r in second]
+    assert Account.objects.get(code="B2").annual_revenue == Decimal("1250000.50")
+    for draft in together:
+        (event,) = Event.objects.filter(entity="account", entity_id=draft.record.pk)
+        assert (event.action, event.at, event.account_id) == ("created", AT, draft.record.pk)
+        assert event.after["code"] == draft.record.code
+        assert event.after["attributes"] == {"technology": "automated"}
+        assert event.after["annual_revenue"] == "1250000.50"
+
+
+def test_an_event_row_saved_is_what_record_writes(world):
+    # given
+    with clock.freeze(AT):
+        recorded = audit.record(
+            actor=world.admin,
+            entity="account",
+            entity_id=7,
+            action="updated",
+            before={"a": 1},
+            after={"a": 2},
+            account_id=7,
+            note="说明",
+        )
+        row = audit.event(
+            actor=world.admin,
+            entity="account",
+            entity_id=7,
+            action="updated",
+            before={"a": 1},
+            after={"a": 2},
+            account_id=7,
+            note="说明",
+        )
+    # when
+    drafts.insert_many([row], model=Event)
+    # then
+    written = Event.objects.filter(entity="account", entity_id=7).exclude(pk=recorded.pk).get()
+    fields = ("at", "actor_id", "entity", "action", "before", "after", "account_id", "note")
+    assert [getattr(written, f) for f in fields] == [getattr(recorded, f) for f in fields]
