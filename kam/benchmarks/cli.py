@@ -143,6 +143,12 @@ def machine() -> str:
     )
 
 
+def load() -> str:
+    """The load average: the figures mean little on a machine that is busy otherwise."""
+    one, five, _fifteen = os.getloadavg()
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min)"
+
+
 def run(*, only: list[str], args: argparse.Namespace, out: TextIO) -> int:
     from kam.benchmarks import dashboard, importing, listing, risks
     from kam.benchmarks.common import Context
@@ -175,7 +181,7 @@ def run(*, only: list[str], args: argparse.Namespace, out: TextIO) -> int:
         },
     )
     found = counts()
-    ctx.say(f"kam bench run — {machine()}")
+    ctx.say(f"kam bench run — {machine()}; {load()}")
     ctx.say(
         f"data set: {plan.opportunities:,} opportunities generated with seed {plan.seed} as of "
         f"{plan.today}; the database holds {found.users:,} users, {found.accounts:,} accounts, "
@@ -189,7 +195,7 @@ def run(*, only: list[str], args: argparse.Namespace, out: TextIO) -> int:
         if args.profile and hasattr(modules[name], "profiled"):
             profile(ctx, name, modules[name].profiled(ctx))
     ctx.say()
-    ctx.say("== summary ==")
+    ctx.say(f"== summary == ({load()} at the end)")
     for outcome in ctx.outcomes:
         ctx.say("  " + outcome.line())
     return (
