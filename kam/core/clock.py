@@ -22,8 +22,10 @@ def now() -> dt.datetime:
     return frozen if frozen is not None else timezone.now()
 
 
-def today() -> dt.date:
-    return timezone.localdate(now())
+def today(tz: dt.tzinfo | None = None) -> dt.date:
+    """Today in `tz`, by default the current time zone (give it when at hand: looking it
+    up costs more than the rest)."""
+    return timezone.localdate(now(), tz)
 
 
 @contextmanager

@@ -127,15 +127,31 @@ def _row_maker(model: type[models.Model], connection):
     if len(fields) == 1:
         single = get
         get = lambda record: (single(record),)  # noqa: E731
-    fixes = [(i, fix) for i, f in enumerate(fields) if (fix := _fixer(f, connection))]
+    fixes, when_none = [], []
+    for i, f in enumerate(fields):
+        fix = _fixer(f, connection)
+        if fix is not None:
+            (when_none if _plain_relation(f, connection) else fixes).append((i, fix))
 
     def make_row(record) -> list[Any]:
         row = list(get(record))
         for i, fix in fixes:
             row[i] = fix(row[i], record)
+        for i, fix in when_none:  # a relation set as an object: its id, read now
+            if row[i] is None:
+                row[i] = fix(None, record)
         return row
 
     return fields, make_row
+
+
+def _plain_relation(column: models.Field, connection) -> bool:
+    """A relation whose id the driver takes as it is: only a missing one needs a look."""
+    return (
+        column.is_relation
+        and column.target_field.get_internal_type() in _INTEGERS
+        and _plain_integers(connection)
+    )
 
 
 def _fixer(column: models.Field, connection) -> Callable[[Any, models.Model], Any] | None:
@@ -165,9 +181,7 @@ def _fixer(column: models.Field, connection) -> Callable[[Any, models.Model], An
     if type(column).get_db_prep_value is models.Field.get_db_prep_value:
         return None
     if kind in _INTEGERS and _plain_integers(connection):
-        return lambda value, _record: (
-            value if value is None or type(value) is int else to_db(value, connection)
-        )
+        return None  # SQLite takes Python's int (the services set ints here)
     if kind in ("DateTimeField", "DateField"):
         # The same days and moments come back row after row (stage dates, now).
         seen: dict[Any, Any] = {}

@@ -431,7 +431,8 @@ def opportunity_bring_in_build(
             _("The stage dates go back in time; list them from the first stage to the current."),
             field="stage_dates",
         )
-    if days and days[-1] > clock.today():
+    tz = timezone.get_current_timezone()  # once: looking it up costs more than the rest
+    if days and days[-1] > clock.today(tz):
         raise ValidationFailed(
             _("The stage cannot have been entered in the future."), field="stage_dates"
         )
@@ -483,7 +484,6 @@ def opportunity_bring_in_build(
     else:
         entered = list(zip(book.stage_keys[: position + 1], days, strict=True))
     first_stage, first_day = entered[0]
-    tz = timezone.get_current_timezone()  # once: looking it up costs more than the rest
     at = _day_start(first_day, tz) if first_day else clock.now()
     with clock.freeze(at):
         draft = opportunity_build(
