@@ -143,6 +143,12 @@ def machine() -> str:
     )
 
 
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def load() -> str:
     """The load average: the figures mean little on a machine that is busy otherwise."""
     one, five, _fifteen = os.getloadavg()
@@ -192,6 +198,7 @@ def run(*, only: list[str], args: argparse.Namespace, out: TextIO) -> int:
     for name in only:
         ctx.say()
         modules[name].run(ctx)
+        ctx.say(f"  (this process's peak RSS so far: {peak_rss_mb():,.0f} MB)")
         if args.profile and hasattr(modules[name], "profiled"):
             profile(ctx, name, modules[name].profiled(ctx))
     ctx.say()
