@@ -3,6 +3,7 @@ deleted, so later rules can see who held which post when."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
@@ -77,9 +78,24 @@ def _clean(
     return out
 
 
-def _check_consistency(contact: Contact) -> None:
+def _boss_in_db(pk: int) -> int | None:
+    return Contact.objects.filter(pk=pk).values_list("reports_to_id", flat=True).first()
+
+
+def _check_consistency(
+    contact: Contact, *, boss_of: Callable[[int], int | None] | None = None
+) -> None:
+    """`boss_of`: whom a contact reports to (by id), for the walk up the chart that
+    finds a circle — by default the database's answer, or the importer's map of the
+    accounts it links many contacts in."""
     boss = contact.reports_to
     if boss is not None:
+        if boss_of is None:
+            the_boss = boss
+
+            def boss_of(pk: int) -> int | None:
+                return the_boss.reports_to_id if pk == the_boss.pk else _boss_in_db(pk)
+
         if boss.account_id != contact.account_id:
             raise ValidationFailed(
                 _("%(boss)s works at another account; choose a manager at the same account.")
@@ -87,16 +103,19 @@ def _check_consistency(contact: Contact) -> None:
                 field="reports_to_id",
             )
         seen = {contact.pk} if contact.pk else set()
-        node = boss
+        node: int | None = boss.pk
+        above = boss_of(boss.pk)
         while node is not None:
-            if node.pk in seen:
+            if node in seen:
                 raise ValidationFailed(
                     _("%(name)s cannot report to %(boss)s: that would make a reporting circle.")
                     % {"name": contact.name, "boss": boss.name},
                     field="reports_to_id",
                 )
-            seen.add(node.pk)
-            node = node.reports_to
+            seen.add(node)
+            node, above = above, None
+            if node is not None and node not in seen:
+                above = boss_of(node)
     if contact.status == ContactStatus.LEFT and contact.left_at is None:
         contact.left_at = clock.today()
     if contact.status == ContactStatus.ACTIVE and contact.left_at is not None:
@@ -135,27 +154,49 @@ def contact_build(
 
 @transaction.atomic
 def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
+    built = contact_update_build(actor=actor, contact=contact, **changes)
+    if built is not None:
+        fields, event = built
+        contact.save(update_fields=fields)
+        event.instance().save(force_insert=True)
+    return contact
+
+
+def contact_update_build(
+    *,
+    actor,
+    contact: Contact,
+    boss_of: Callable[[int], int | None] | None = None,
+    **changes: Any,
+) -> tuple[list[str], audit.EventRow] | None:
+    """`contact_update`'s checks, its changes made on the instance, nothing written:
+    (the fields to save, the event), or None when nothing changes. A new boss given as
+    an object with `boss_of` (the importer, linking many contacts at once) is taken as
+    it is; otherwise it is read again from the database."""
     data = _clean(changes, instance=contact)
     if data.get("status") == ContactStatus.ACTIVE and "left_at" not in data:
         data["left_at"] = None  # coming back clears the old leaving date
     before, after = audit.apply_changes(contact, data)
     if not after:
-        return contact
+        return None
     if "reports_to" in after:
-        contact.reports_to = (
-            Contact.objects.filter(pk=contact.reports_to_id).first()
-            if contact.reports_to_id
-            else None
-        )
+        given = data.get("reports_to")
+        if boss_of is not None and isinstance(given, Contact):
+            contact.reports_to = given
+        else:
+            contact.reports_to = (
+                Contact.objects.filter(pk=contact.reports_to_id).first()
+                if contact.reports_to_id
+                else None
+            )
     left_before = contact.left_at
-    _check_consistency(contact)  # may fill in the leaving date
+    _check_consistency(contact, boss_of=boss_of)  # may fill in the leaving date
     if contact.left_at != left_before:
         before.setdefault("left_at", audit.jsonable(left_before))
         after["left_at"] = audit.jsonable(contact.left_at)
     contact.updated_at = clock.now()
-    contact.save(update_fields=[*after.keys(), "updated_at"])
     action = "left" if after.get("status") == ContactStatus.LEFT else "updated"
-    audit.record(
+    event = audit.event(
         actor=actor,
         entity="contact",
         entity_id=contact.pk,
@@ -164,7 +205,7 @@ def contact_update(*, actor, contact: Contact, **changes: Any) -> Contact:
         after=after,
         account_id=contact.account_id,
     )
-    return contact
+    return [*after.keys(), "updated_at"], event
 
 
 @transaction.atomic

@@ -42,6 +42,7 @@ from kam.core import audit, drafts
 from kam.core.drafts import Draft
 from kam.core.errors import Conflict, DomainError, ValidationFailed
 from kam.core.i18n import show
+from kam.core.models import Event
 from kam.methodology import registry
 from kam.opportunities import services as opportunity_services
 from kam.opportunities.models import Opportunity, Status
@@ -609,7 +610,10 @@ class Contacts(Handler):
 
     def finish(self) -> None:
         """Set each reports_to once every contact of the sheet exists, a chunk of
-        contacts and their bosses read at a time."""
+        contacts at a time: their bosses looked up together, each link checked by
+        `contact_update`'s own rules against a map of who reports to whom in their
+        accounts (kept as the links are made), then the chunk's links written in one
+        UPDATE and their events in one INSERT."""
         self.flush()
         entries = [e for e in self.bosses if self.outcomes.get(e[0]) is not None]
         self.bosses = []
@@ -617,33 +621,72 @@ class Contacts(Handler):
             chunk = entries[start : start + CHUNK_ROWS]
             contacts = Contact.objects.select_related("account").in_bulk([e[1] for e in chunk])
             self._cache, self._fresh = {}, False
-            if self.context.fast:
-                # Linking changes who reports to whom, never a code or a name: the
-                # bosses looked up here stay right for the whole chunk.
-                self._prefetch_bosses(contacts.values(), {e[2] for e in chunk if e[2]})
-                self._fresh = True
-            for number, pk, ref in chunk:
-                self._link(number, contacts[pk], ref)
+            if not self.context.fast:
+                for number, pk, ref in chunk:
+                    self._link(number, contacts[pk], ref)
+                continue
+            # Linking changes who reports to whom, never a code or a name: the bosses
+            # looked up here stay right for the whole chunk.
+            self._prefetch_bosses({(contacts[pk].account_id, ref) for _n, pk, ref in chunk if ref})
+            self._fresh = True
+            self._link_many(chunk, contacts)
         self._cache, self._fresh = {}, False
 
     def _link(self, number: int, contact: Contact, ref: str) -> None:
+        """One link in its savepoint, through `contact_update` (the path without batches)."""
+
         def link() -> str:
             boss = self._boss(contact, ref) if ref else None
             before = contact.reports_to_id
             contact_services.contact_update(actor=self.actor, contact=contact, reports_to=boss)
             return UPDATED if contact.reports_to_id != before else UNCHANGED
 
-        linked = self._in_savepoint(number, link)
+        self._linked(number, self._in_savepoint(number, link))
+
+    def _link_many(self, chunk: list[list[Any]], contacts: dict[int, Contact]) -> None:
+        accounts = {c.account_id for c in contacts.values()}
+        boss_of = dict(
+            Contact.objects.filter(account_id__in=accounts).values_list("id", "reports_to_id")
+        )
+        changed: list[Contact] = []
+        fields: set[str] = set()
+        events: list[audit.EventRow] = []
+        for number, pk, ref in chunk:
+            contact = contacts[pk]
+            try:
+                boss = self._boss(contact, ref) if ref else None
+                built = contact_services.contact_update_build(
+                    actor=self.actor, contact=contact, reports_to=boss, boss_of=boss_of.get
+                )
+            except DomainError as exc:
+                self.fail(number, exc)
+                self._linked(number, None)
+                continue
+            if built is None:
+                self._linked(number, UNCHANGED)
+                continue
+            boss_of[contact.pk] = contact.reports_to_id
+            changed.append(contact)
+            fields.update(built[0])
+            events.append(built[1])
+            self._linked(number, UPDATED)
+        if changed:
+            drafts.update_many(changed, sorted(fields))
+            drafts.insert_many(events, model=Event)
+
+    def _linked(self, number: int, linked: str | None) -> None:
         previous = self.outcomes[number]
         if linked is None:
             self.outcomes[number] = None
         elif linked == UPDATED and previous == UNCHANGED:
             self.outcomes[number] = UPDATED
 
-    def _prefetch_bosses(self, contacts: Iterable[Contact], refs: set[str]) -> None:
-        accounts = {c.account_id for c in contacts}
-        if not refs or not accounts:
+    def _prefetch_bosses(self, wanted: set[tuple[int, str]]) -> None:
+        """For each (account, boss as written): the contact with that code there, or
+        up to two of that name."""
+        if not wanted:
             return
+        accounts, refs = {a for a, _r in wanted}, {r for _a, r in wanted}
         by_code: dict[tuple, Contact] = {}
         named: dict[tuple, list[Contact]] = defaultdict(list)
         for boss in Contact.objects.filter(account_id__in=accounts).filter(
@@ -653,13 +696,12 @@ class Contacts(Handler):
                 by_code[boss.account_id, boss.code] = boss
             if boss.name in refs:
                 named[boss.account_id, boss.name].append(boss)
-        for account_id in accounts:
-            for ref in refs:
-                found = by_code.get((account_id, ref))
-                self._cache["boss", account_id, ref] = (
-                    found,
-                    [] if found else named[account_id, ref][:2],
-                )
+        for account_id, ref in wanted:
+            found = by_code.get((account_id, ref))
+            self._cache["boss", account_id, ref] = (
+                found,
+                [] if found else named[account_id, ref][:2],
+            )
 
     def _boss(self, contact: Contact, ref: str) -> Contact:
         def load() -> tuple[Contact | None, list[Contact]]:

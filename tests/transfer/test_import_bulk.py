@@ -261,3 +261,43 @@ def test_a_batch_the_database_refuses_fails_the_import_with_a_message_not_a_cras
     assert [(p.sheet, p.row, p.column) for p in report.errors] == [("Accounts", 2, "")]
     assert "Rows 2 to 6 could not be written" in report.errors[0].message
     assert tallies(report) == [("Accounts", 5, 0, 0, 0, 5)]
+
+
+def test_bosses_are_linked_in_batches_as_one_at_a_time(world, today, monkeypatch):
+    # given: a chain of five (the boss always on the next row), a circle of two, a boss
+    # at another account, one nowhere
+    account_create(actor=world.rep_a, name="华东机械", code="A1")
+    account_create(actor=world.rep_a, name="西部重工", code="A2")
+    chain = [[f"K{i}", "A1", f"员工{i}", "", f"K{i + 1}" if i < 5 else ""] for i in range(1, 6)]
+    wrong = [
+        ["X1", "A1", "甲", "", "X2"],
+        ["X2", "A1", "乙", "", "X1"],
+        ["Y1", "A2", "丙", "", "K1"],
+        ["Y2", "A2", "丁", "", "无此人"],
+    ]
+
+    def run(rows):
+        return written_and_undone(
+            lambda: importer.write_sheets(
+                [Sheet("联系人", [CONTACT_HEADERS, *rows])], actor=world.rep_a
+            )
+        )
+
+    with monkeypatch.context() as m:
+        m.setattr(handlers, "FAST", False)
+        slow_chain, by_rows = run(chain)
+        slow_wrong, _state = run(chain + wrong)
+    # when
+    monkeypatch.setattr(handlers, "CHUNK_ROWS", 4)
+    fast_chain, by_batches = run(chain)
+    fast_wrong, _state = run(chain + wrong)
+    # then
+    assert fast_chain.written is True
+    assert by_batches == by_rows
+    assert outcome(fast_chain) == outcome(slow_chain)
+    assert outcome(fast_wrong) == outcome(slow_wrong)
+    assert [(p.row, p.column) for p in fast_wrong.errors] == [
+        (8, "上级"),
+        (9, "上级"),
+        (10, "上级"),
+    ]
