@@ -20,6 +20,7 @@ from kam.methodology.risks import (
     RiskContext,
     RuleConfig,
     RuleParams,
+    next_midnight_after,
     risk_rule,
     stage_reaches,
 )
@@ -288,7 +289,32 @@ def _when(day: dt.date | dt.datetime) -> str:
     return (day.date() if isinstance(day, dt.datetime) else day).isoformat()
 
 
-@risk_rule("key_person_changed", ChangeParams, name=gettext_noop("Key person changed"))
+def _change_until(facts: DealFacts, ctx: RiskContext, params) -> dt.datetime | None:
+    """The first moment a change in the window leaves it: a day it names falls behind
+    `since` at a midnight; a role change also leaves the facts (read over the last
+    window_days) at its own time of day."""
+    window = dt.timedelta(days=params.window_days)
+    since = ctx.now.date() - window
+    moments = [
+        next_midnight_after(day + window, ctx.now)
+        for s in facts.stakeholders
+        for day in (s.joined_at, s.left_at)
+        if day is not None and day >= since
+    ]
+    for change in facts.role_changes:
+        moments.append(change.at + window)
+        if change.at.date() >= since:
+            moments.append(next_midnight_after(change.at.date() + window, ctx.now))
+    later = [m for m in moments if m > ctx.now]
+    return min(later) if later else None
+
+
+@risk_rule(
+    "key_person_changed",
+    ChangeParams,
+    name=gettext_noop("Key person changed"),
+    until=_change_until,
+)
 def _key_person_changed(facts: DealFacts, ctx: RiskContext, params, conf) -> list[Alert]:
     """In the window: a supporter or a holder of a watched role left the account or
     lost the role, or someone new at the account took a watched role. Adding people

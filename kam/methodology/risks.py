@@ -9,6 +9,7 @@ same way and are imported at the end of this module."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -63,14 +64,24 @@ class RuleType:
     name: str  # what the alert is called in lists and filters (gettext_noop template)
     params: type[RuleParams]
     decide: Callable[[DealFacts, RiskContext, Any, RuleConfig], list[Alert]]
+    # For a rule that reads the clock (ctx.now): the first moment after ctx.now at which
+    # the passing of time alone may change which alerts it raises, or their severity
+    # (None: not before the facts change). A rule without it never reads the clock.
+    until: Callable[[DealFacts, RiskContext, Any], dt.datetime | None] | None = None
 
 
 RULES: dict[str, RuleType] = {}
 
 
-def risk_rule(code: str, params: type[RuleParams] = RuleParams, *, name: str):
+def risk_rule(
+    code: str,
+    params: type[RuleParams] = RuleParams,
+    *,
+    name: str,
+    until: Callable[[DealFacts, RiskContext, Any], dt.datetime | None] | None = None,
+):
     def register(decide):
-        RULES[code] = RuleType(code=code, name=name, params=params, decide=decide)
+        RULES[code] = RuleType(code=code, name=name, params=params, decide=decide, until=until)
         return decide
 
     return register
@@ -108,14 +119,23 @@ class RiskConfig(BaseModel):
     _active: list = PrivateAttr(default_factory=list)
 
     def active(self) -> list[tuple[Callable, RuleParams, RuleConfig]]:
+        return self._made()[1]
+
+    def timed(self) -> list[tuple[Callable, RuleParams]]:
+        """(until, params) of the enabled rules that read the clock."""
+        return self._made()[2]
+
+    def _made(self) -> tuple:
         if not self._active or self._active[0][0] is not self.rules:
-            found = [
-                (rule.decide, conf.parsed(code), conf)
+            on = [
+                (rule, conf)
                 for code, rule in RULES.items()
                 if (conf := self.rules.get(code)) is not None and conf.enabled
             ]
-            self._active[:] = [(self.rules, found)]
-        return self._active[0][1]
+            found = [(rule.decide, conf.parsed(rule.code), conf) for rule, conf in on]
+            timed = [(rule.until, conf.parsed(rule.code)) for rule, conf in on if rule.until]
+            self._active[:] = [(self.rules, found, timed)]
+        return self._active[0]
 
     @model_validator(mode="after")
     def _known(self) -> RiskConfig:
@@ -144,6 +164,26 @@ def evaluate(facts: DealFacts, ctx: RiskContext, config: RiskConfig) -> list[Ale
     for decide, params, conf in config.active():
         alerts.extend(decide(facts, ctx, params, conf))
     return sorted(alerts, key=lambda a: SEVERITY_ORDER[a.severity])
+
+
+def valid_until(facts: DealFacts, ctx: RiskContext, config: RiskConfig) -> dt.datetime | None:
+    """Until when `evaluate` at ctx.now keeps raising the same alerts (codes and
+    severities) while the facts stay as they are: the earliest `until` of the active
+    rules that read the clock; None if none of them will change."""
+    if not facts.is_open:
+        return None
+    found: dt.datetime | None = None
+    for until, params in config.timed():
+        moment = until(facts, ctx, params)
+        if moment is not None and (found is None or moment < found):
+            found = moment
+    return found
+
+
+def next_midnight_after(day: dt.date, now: dt.datetime) -> dt.datetime:
+    """The start of the day after `day`, in the time zone of `now` (which a rule's
+    `now.date()` follows)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min, tzinfo=now.tzinfo)
 
 
 # --- alignment (SPEC §2.2) ----------------------------------------------------------
@@ -351,7 +391,22 @@ def days_in_stage(facts: DealFacts, now: dt.datetime) -> int:
     return max(0, (now - facts.stage_entered_at).days)
 
 
-@risk_rule("stalled", StalledParams, name=gettext_noop("Stalled in a stage"))
+def _stalled_until(facts: DealFacts, ctx: RiskContext, params: StalledParams) -> dt.datetime | None:
+    """The next whole day in the stage at which the alert appears or turns high."""
+    try:
+        stage = ctx.playbook.stage(facts.stage)
+    except KeyError:
+        return None
+    days = days_in_stage(facts, ctx.now)
+    for factor in (params.dwell_factor, params.high_dwell_factor):
+        # the alert's test is days > healthy × factor: it changes on the first whole day past
+        first = math.floor(stage.healthy_dwell_days * factor) + 1
+        if first > days:
+            return facts.stage_entered_at + dt.timedelta(days=first)
+    return None
+
+
+@risk_rule("stalled", StalledParams, name=gettext_noop("Stalled in a stage"), until=_stalled_until)
 def _stalled(facts: DealFacts, ctx: RiskContext, params: StalledParams, conf) -> list[Alert]:
     try:
         stage = ctx.playbook.stage(facts.stage)
