@@ -173,3 +173,47 @@ class OpportunityMember(Membership):
             models.UniqueConstraint(fields=["opportunity", "user"], name="one_deal_membership")
         ]
         indexes = [models.Index(fields=["user", "access"])]
+
+
+class FactsRevision(models.Model):
+    """How many times the facts the rules read about a deal have changed: raised by
+    database triggers on every table `kam.opportunities.facts` reads (migration 0006,
+    kam/opportunities/triggers.py), in the transaction of the change, whatever code
+    makes it. No row: revision 0."""
+
+    opportunity = models.OneToOneField(
+        Opportunity,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,  # the deal's delete trigger removes the row
+        db_constraint=False,
+        related_name="facts_revision",
+    )
+    rev = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}: {self.rev}"
+
+
+class StoredAssessment(models.Model):
+    """What a dashboard or a scan needs of a deal's assessment (its win probability and
+    its alerts' codes and severities), kept while it holds: computed at revision `rev`
+    of the deal's facts, with the methodology `config`, and good until `valid_until`
+    (when the passing of time alone may change it). See kam/opportunities/stored.py."""
+
+    opportunity = models.OneToOneField(
+        Opportunity,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,  # the deal's delete trigger removes the row
+        db_constraint=False,
+        related_name="stored_assessment",
+    )
+    rev = models.BigIntegerField()
+    config = models.CharField(max_length=32)
+    computed_at = models.DateTimeField()
+    valid_until = models.DateTimeField()
+    probability = models.SmallIntegerField()
+    # "code/severity code/severity …", most severe first as `risks.evaluate` orders them
+    alerts = models.TextField(blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"{self.opportunity_id}@{self.rev}: {self.probability}% {self.alerts}"
