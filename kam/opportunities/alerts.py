@@ -2,19 +2,18 @@
 bulk for a pipeline", §8 "alerts by severity"): one read that the API
 (`GET /api/v1/risks`) and the web page (`/alerts/`) share.
 
-The deals are read in chunks of `CHUNK` (their facts by `facts.deal_facts_many`, a
-fixed set of queries per chunk), so a book of hundreds of thousands of open deals is
-scanned in bounded memory and never sends more ids in one query than a database takes.
-Only the alerts are computed (not gates or probabilities), and only the rows a page
-can show are kept (`keep`); the deals of those rows are read with their account and
-owner at the end. Severity and code are filters on the computed alerts, so they cost
-nothing more."""
+The deals are read in chunks of `CHUNK` with their kept assessments
+(`stored.summaries`: each deal's alerts as codes and severities, computed again only
+for the deals whose facts, methodology or time moved on), so a book of hundreds of
+thousands of open deals is scanned in bounded memory. Only the rows a page can show are
+kept (`keep`); those deals are read with their account and owner at the end and
+assessed in full, for the alerts' words in the reader's language. Severity and code are
+filters on the codes read, so they cost nothing more."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,9 +22,8 @@ from kam.core.errors import ValidationFailed
 from kam.core.i18n import show
 from kam.methodology import registry, risks
 from kam.methodology.text import Msg
-from kam.opportunities.assess import risk_context
-from kam.opportunities.facts import CHUNK as facts_chunk
-from kam.opportunities.facts import deal_facts_many
+from kam.opportunities import stored
+from kam.opportunities.assess import assess_many
 from kam.opportunities.models import Opportunity, Status
 from kam.opportunities.selectors import opportunities_for_user
 
@@ -71,31 +69,8 @@ class AlertScan:
         return self.rows[offset : offset + limit]
 
 
-# Deals read and assessed at a time (one round of fact queries each).
-CHUNK = facts_chunk
-
-# What the rules read of a deal itself (the rest comes from deal_facts_many).
-_DEAL_COLUMNS = (
-    "pk",
-    "playbook",
-    "stage",
-    "buyer_stage",
-    "status",
-    "priority",
-    "stage_entered_at",
-    "expected_close",
-)
-
-
-class _Deal(NamedTuple):
-    pk: int
-    playbook: str
-    stage: str
-    buyer_stage: str
-    status: str
-    priority: str
-    stage_entered_at: object
-    expected_close: object
+# Deals assessed in full at a time (one round of fact queries each).
+CHUNK = stored.CHUNK
 
 
 def alert_codes() -> list[str]:
@@ -182,22 +157,24 @@ def alert_scan(
 
     by_severity = dict.fromkeys(SEVERITIES, 0)
     by_code: dict[str, int] = {}
-    # Per severity, the matching (deal id, alert) in deal order: the sorted list is these
-    # lists one after the other, so its first `keep` rows are among each one's first `keep`.
-    kept: dict[str, list[tuple[int, risks.Alert]]] = {s: [] for s in SEVERITIES}
+    # Per severity, the matching (deal id, the alert's place among the deal's) in deal
+    # order: the sorted list is these lists one after the other, so its first `keep` rows
+    # are among each one's first `keep`.
+    kept: dict[str, list[tuple[int, int]]] = {s: [] for s in SEVERITIES}
     total = 0
-    for deal_id, alert in _alerts(deals):
-        severity_ok = not severities or alert.severity in severities
-        code_ok = not codes or alert.code in codes
-        if code_ok and alert.severity in by_severity:
-            by_severity[alert.severity] += 1
-        if severity_ok:
-            by_code[alert.code] = by_code.get(alert.code, 0) + 1
-        if severity_ok and code_ok:
-            total += 1
-            bucket = kept.get(alert.severity)
-            if bucket is not None and (keep is None or len(bucket) < keep):
-                bucket.append((deal_id, alert))
+    for (deal_id,), summary in stored.summaries(deals, ("pk",)):
+        for place, (alert_code, alert_severity) in enumerate(summary.alerts):
+            severity_ok = not severities or alert_severity in severities
+            code_ok = not codes or alert_code in codes
+            if code_ok and alert_severity in by_severity:
+                by_severity[alert_severity] += 1
+            if severity_ok:
+                by_code[alert_code] = by_code.get(alert_code, 0) + 1
+            if severity_ok and code_ok:
+                total += 1
+                bucket = kept.get(alert_severity)
+                if bucket is not None and (keep is None or len(bucket) < keep):
+                    bucket.append((deal_id, place))
     first = [row for s in SEVERITIES for row in kept[s]]
     if keep is not None:
         first = first[:keep]
@@ -209,33 +186,21 @@ def alert_scan(
     )
 
 
-def _alerts(deals) -> Iterator[tuple[int, risks.Alert]]:
-    """(deal id, alert) of each deal in the queryset's order, each deal's alerts most
-    severe first (the rule order within a severity), read CHUNK deals at a time."""
-    config = registry.current().risks
-    contexts: dict[str, risks.RiskContext] = {}
-    rows = deals.values_list(*_DEAL_COLUMNS).iterator(chunk_size=CHUNK)
-    while True:
-        chunk = [_Deal(*row) for _, row in zip(range(CHUNK), rows, strict=False)]
-        if not chunk:
-            return
-        facts = deal_facts_many(chunk)
-        for deal in chunk:
-            ctx = contexts.get(deal.playbook)
-            if ctx is None:
-                ctx = contexts[deal.playbook] = risk_context(deal.playbook)
-            for alert in risks.evaluate(facts[deal.pk], ctx, config):
-                yield deal.pk, alert
-
-
-def _with_deals(rows: list[tuple[int, risks.Alert]]) -> list[DealAlert]:
-    """The rows with their deals, read with account and owner (CHUNK ids a query)."""
-    ids = list(dict.fromkeys(deal_id for deal_id, _alert in rows))
+def _with_deals(rows: list[tuple[int, int]]) -> list[DealAlert]:
+    """The rows with their deals, read with account and owner, and their alerts in full
+    (titles, messages and what to do: assessed now, CHUNK deals at a time)."""
+    ids = list(dict.fromkeys(deal_id for deal_id, _place in rows))
     deals: dict[int, Opportunity] = {}
+    alerts: dict[int, list[risks.Alert]] = {}
     for start in range(0, len(ids), CHUNK):
-        deals.update(
-            Opportunity.objects.select_related("account", "owner").in_bulk(
-                ids[start : start + CHUNK]
-            )
+        part = Opportunity.objects.select_related("account", "owner").in_bulk(
+            ids[start : start + CHUNK]
         )
-    return [DealAlert(deals[deal_id], alert) for deal_id, alert in rows]
+        deals.update(part)
+        alerts.update((pk, a.alerts) for pk, a in assess_many(part.values()).items())
+    return [
+        DealAlert(deals[deal_id], alerts[deal_id][place])
+        for deal_id, place in rows
+        # a deal deleted, or changed, since its summary was read is left out
+        if deal_id in deals and place < len(alerts[deal_id])
+    ]

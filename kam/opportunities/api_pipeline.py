@@ -46,7 +46,7 @@ def _person(user) -> dict[str, Any] | None:
 
 def deal_ref(opp: Opportunity, report: Pipeline | None = None) -> dict[str, Any]:
     """A deal as the dashboard's lists show it; `win_probability` for open deals."""
-    found = report.assessments.get(opp.pk) if report is not None else None
+    probability = report.probabilities.get(opp.pk) if report is not None else None
     return {
         "id": opp.pk,
         "name": opp.name,
@@ -63,7 +63,7 @@ def deal_ref(opp: Opportunity, report: Pipeline | None = None) -> dict[str, Any]
         "currency": opp.currency,
         "expected_close": opp.expected_close,
         "priority": opp.priority or None,
-        "win_probability": found.probability if found is not None else None,
+        "win_probability": probability,
     }
 
 
@@ -156,6 +156,7 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
             }
             for r in p.stalled
         ],
+        "stalled_count": len(p.drill.get("stalled", ())),
         "forced_moves": [
             {
                 "opportunity": deal_ref(r.move.opportunity, p),
@@ -185,6 +186,7 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
             }
             for r in p.at_risk
         ],
+        "a_at_risk_count": len(p.drill.get("at_risk", ())),
         "conversion": [
             {
                 "playbook": r.playbook,
@@ -441,10 +443,18 @@ class PipelineOut(Schema):
     by_buyer_stage: list[BuyerStageOut]
     forecast: list[MonthOut]
     progress: ProgressOut
-    stalled: list[StalledOut]
+    stalled: list[StalledOut] = Field(
+        description="The most overdue stalled deals, at most 50; all of them: "
+        "GET /pipeline/deals?figure=stalled."
+    )
+    stalled_count: int = Field(description="How many open deals are stalled.")
     forced_moves: list[ForcedOut]
     alerts: AlertsOut
-    a_at_risk: list[AtRiskOut]
+    a_at_risk: list[AtRiskOut] = Field(
+        description="The largest A deals with a high-severity alert, at most 50; all of "
+        "them: GET /pipeline/deals?figure=at_risk."
+    )
+    a_at_risk_count: int = Field(description="How many A deals have a high-severity alert.")
     conversion: list[ConversionOut]
     win_rate: WinRateOut
     cycle: CycleOut

@@ -66,8 +66,9 @@ from kam.core.models import Event
 from kam.core.periods import Period, dates_period, named_period, quarter_of
 from kam.core.permissions import user_scope
 from kam.methodology import registry, risks
+from kam.opportunities import stored
 from kam.opportunities.alerts import SEVERITIES, in_rule_order
-from kam.opportunities.assess import Assessment, assess_many
+from kam.opportunities.assess import assess_many
 from kam.opportunities.models import ForcedMove, Opportunity, Status
 from kam.opportunities.selectors import opportunities_for_user
 from kam.users.models import Role, Team, User
@@ -80,6 +81,8 @@ ADVANCE_ACTIONS = ("advanced", "force_advanced")
 # Months between the first and the last of the forecast filled with empty months, so the
 # chart's time axis is continuous; a longer span shows only the months that have data.
 FILL_MONTHS_MAX = 36
+# The stalled and the A-at-risk deals listed in full (their drill figures hold them all).
+LISTED = 50
 
 
 # --- filters ---------------------------------------------------------------------------------
@@ -322,7 +325,7 @@ class Pipeline:
     conversion: list[ConversionRow]
     outcomes: Outcomes
     cycle: Cycle
-    assessments: dict[int, Assessment]
+    probabilities: dict[int, int]  # of the open deals
     drill: dict[str, list[int]]
 
     @property
@@ -374,7 +377,10 @@ def _buyer_index_case(side: str) -> Case:
     )
 
 
-def pipeline_report(user, filters: Filters) -> Pipeline:
+def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> Pipeline:
+    """The dashboard of the deals `user` may see under `filters`. The stalled and the
+    A-at-risk lists hold their first `listed` deals (None: all of them); their drill
+    figures hold every one."""
     m = registry.current()
     buyer = registry.buyer_process()
     now = clock.now()
@@ -383,80 +389,120 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
     book = _book(user, filters)
     drill: dict[str, list[int]] = defaultdict(list)
 
-    # 1 + 8: the open deals and their assessment (win probability, alerts, gates).
-    open_deals = list(
-        book.filter(status=Status.OPEN)
-        .select_related("account", "owner")
-        .order_by("expected_close", "id")
-    )
-    found = assess_many(open_deals)
+    # 1 a chunk of 2,000 open deals (+ 9 for the deals whose kept assessment no longer
+    # holds): their win probability and alerts (kam/opportunities/stored.py).
+    open_rows = stored.summaries(book.order_by("expected_close", "id"), _OPEN_COLUMNS)
 
     books = [filters.playbook] if filters.playbook else _playbooks_default_first()
-    present = {o.playbook for o in open_deals}
     by_stage: dict[tuple[str, str], StageRow] = {}
-    for key in books:
-        if filters.playbook or key in present or not present:
-            playbook = m.playbooks[key]
-            for stage in playbook.stages:
-                by_stage[(key, stage.key)] = StageRow(key, stage.key, stage.name)
-                if stage.wins:
-                    break
     by_buyer = {s.key: StageRow("", s.key, s.name) for s in buyer.stages}
     total = Bucket()
     months: dict[str, MonthRow] = {}
     reps: dict[int, RepRow] = {}
-    stalled: list[StalledRow] = []
-    at_risk: list[AtRiskRow] = []
+    at_risk_found: list[tuple[Decimal, int]] = []
+    probabilities: dict[int, int] = {}
+    present: set[str] = set()
     by_severity = dict.fromkeys(SEVERITIES, 0)
     by_code: dict[str, int] = {}
-    for opp in open_deals:
-        a = found[opp.pk]
-        weighted = _weighted(opp.amount, a.probability)
-        total.add(opp.amount, weighted)
-        drill["open"].append(opp.pk)
-        row = by_stage.get((opp.playbook, opp.stage))
-        if row is not None:
-            row.open.add(opp.amount, weighted)
-            drill[f"stage:{opp.playbook}:{opp.stage}"].append(opp.pk)
-        if opp.buyer_stage in by_buyer:
-            by_buyer[opp.buyer_stage].open.add(opp.amount, weighted)
-            drill[f"buyer:{opp.buyer_stage}"].append(opp.pk)
-        month = _month(opp.expected_close)
-        months.setdefault(month, MonthRow(month)).open.add(opp.amount, weighted)
-        drill[f"month:{month}"].append(opp.pk)
-        rep = reps.setdefault(opp.owner_id, RepRow(opp.owner))
-        rep.open.add(opp.amount, weighted)
-        drill[f"rep_open:{opp.owner_id}"].append(opp.pk)
-        for alert in a.alerts:
-            by_severity[alert.severity] = by_severity.get(alert.severity, 0) + 1
-            by_code[alert.code] = by_code.get(alert.code, 0) + 1
-            if alert.code == "stalled":
-                stage = m.playbooks[opp.playbook].stage(opp.stage)
-                stalled.append(
-                    StalledRow(
-                        opportunity=opp,
-                        days=risks.days_in_stage(a.facts, now),
-                        healthy_days=stage.healthy_dwell_days,
-                        severity=alert.severity,
-                        missing=[r.label for r in a.gate if not r.met],
-                    )
-                )
-                drill["stalled"].append(opp.pk)
-        # each deal once behind a code or a severity, however many of its alerts share it
-        for code in dict.fromkeys(x.code for x in a.alerts):
-            drill[f"code:{code}"].append(opp.pk)
-        severities_here = {x.severity for x in a.alerts}
-        for severity in SEVERITIES:
-            if severity in severities_here:
-                drill[f"alerts:{severity}"].append(opp.pk)
-        high = [x for x in a.alerts if x.severity == "high"]
-        if opp.priority == "A" and high:
-            at_risk.append(AtRiskRow(opp, a.probability, high))
-            drill["at_risk"].append(opp.pk)
-    stalled.sort(key=lambda r: (-r.days / r.healthy_days, r.opportunity.expected_close))
-    drill["stalled"] = [r.opportunity.pk for r in stalled]
-    at_risk.sort(key=lambda r: (-r.opportunity.amount, r.opportunity.pk))
-    drill["at_risk"] = [r.opportunity.pk for r in at_risk]
+    stage_rows: dict[tuple[str, str], StageRow] = {}  # every playbook's, to the winning stage
+    for key in books:
+        for stage in m.playbooks[key].stages:
+            stage_rows[(key, stage.key)] = StageRow(key, stage.key, stage.name)
+            if stage.wins:
+                break
+    open_owners: list[int] = []
+    hundred = Decimal(100)
+    # What each deal adds to, looked up once per stage, buyer stage, day, owner and
+    # combination of alerts (a book of 60,000 deals has a few thousand of these).
+    per_stage: dict[tuple[str, str], tuple[Bucket | None, list[int] | None]] = {}
+    per_buyer: dict[str, tuple[Bucket | None, list[int] | None]] = {}
+    per_day: dict[dt.date, tuple[Bucket, list[int]]] = {}
+    per_owner: dict[int, tuple[Bucket, list[int]]] = {}
+    per_alerts: dict[tuple, tuple[list[list[int]], bool, str | None]] = {}
+    alert_sets: dict[tuple, int] = defaultdict(int)
+    stalled_deals: list[tuple[int, tuple[str, str], dt.date, str]] = []
+    all_open: list[int] = []
+    for row, summary in open_rows:
+        pk, amount, playbook, stage, buyer_stage, close, owner_id, priority = row
+        probability = summary.probability
+        probabilities[pk] = probability
+        weighted = (amount * probability / hundred).quantize(CENT, ROUND_HALF_UP)
+        total.add(amount, weighted)
+        all_open.append(pk)
+        key = (playbook, stage)
+        found = per_stage.get(key)
+        if found is None:
+            present.add(playbook)
+            row_ = stage_rows.get(key)
+            found = per_stage[key] = (
+                (row_.open, drill[f"stage:{playbook}:{stage}"]) if row_ else (None, None)
+            )
+        if found[0] is not None:
+            found[0].add(amount, weighted)
+            found[1].append(pk)
+        found = per_buyer.get(buyer_stage)
+        if found is None:
+            row_ = by_buyer.get(buyer_stage)
+            found = per_buyer[buyer_stage] = (
+                (row_.open, drill[f"buyer:{buyer_stage}"]) if row_ else (None, None)
+            )
+        if found[0] is not None:
+            found[0].add(amount, weighted)
+            found[1].append(pk)
+        found = per_day.get(close)
+        if found is None:
+            month = _month(close)
+            month_row = months.get(month)
+            if month_row is None:
+                month_row = months[month] = MonthRow(month)
+            found = per_day[close] = (month_row.open, drill[f"month:{month}"])
+        found[0].add(amount, weighted)
+        found[1].append(pk)
+        found = per_owner.get(owner_id)
+        if found is None:
+            rep = reps[owner_id] = RepRow(user=None)  # the person is read below
+            open_owners.append(owner_id)
+            found = per_owner[owner_id] = (rep.open, drill[f"rep_open:{owner_id}"])
+        found[0].add(amount, weighted)
+        found[1].append(pk)
+        alerts = summary.alerts
+        if not alerts:
+            continue
+        alert_sets[alerts] += 1
+        behind = per_alerts.get(alerts)
+        if behind is None:
+            # each deal once behind a code or a severity, however many of its alerts share it
+            codes = dict.fromkeys(code for code, _severity in alerts)
+            severities = {severity for _code, severity in alerts}
+            behind = per_alerts[alerts] = (
+                [drill[f"code:{code}"] for code in codes]
+                + [drill[f"alerts:{x}"] for x in SEVERITIES if x in severities],
+                "high" in severities,
+                next((severity for code, severity in alerts if code == "stalled"), None),
+            )
+        lists, high, stalled_severity = behind
+        for found_list in lists:
+            found_list.append(pk)
+        if stalled_severity is not None:
+            stalled_deals.append((pk, key, close, stalled_severity))
+        if high and priority == "A":
+            at_risk_found.append((-amount, pk))
+    if all_open:
+        drill["open"] = all_open
+    for alerts, n in alert_sets.items():
+        for code, severity in alerts:
+            by_severity[severity] = by_severity.get(severity, 0) + n
+            by_code[code] = by_code.get(code, 0) + n
+    # 1 a round of 2,000 stalled deals: how long each has been in its stage
+    stalled_found = _stalled_order(stalled_deals, now, m)
+    # The stages of the playbooks in use (of every playbook on an empty book).
+    by_stage = {
+        k: r for k, r in stage_rows.items() if filters.playbook or k[0] in present or not present
+    }
+    drill["stalled"] = [r[2] for r in stalled_found]
+    at_risk_found.sort()
+    drill["at_risk"] = [pk for _amount, pk in at_risk_found]
+    stalled, at_risk = _listed(stalled_found[:listed], at_risk_found[:listed])
 
     # 1: won per month, from the first month shown (the period's or the earliest forecast).
     first_month = min([filters.period.start.replace(day=1), *map(_month_start, months)])
@@ -628,7 +674,11 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
         .select_related("opportunity", "opportunity__account", "opportunity__owner", "actor")
         .order_by("-at", "-id")
     )
-    for move in moves_qs:
+    moves = list(moves_qs)
+    # 8: the facts of their open deals, to tell what is still unmet today
+    open_moved = {mv.opportunity_id: mv.opportunity for mv in moves}
+    found = assess_many([o for o in open_moved.values() if o.status == Status.OPEN])
+    for move in moves:
         a = found.get(move.opportunity_id)
         still = None
         if a is not None:
@@ -649,6 +699,10 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
         people = people.filter(team_id=filters.team.pk)
     for person in people.filter(Q(pk__in=list(reps)) | Q(is_active=True, role__in=SELLING)):
         reps.setdefault(person.pk, RepRow(person)).user = person
+    # 0–1: owners of open deals out of that view (a deal shared with the reader)
+    unseen = [pk for pk in open_owners if reps[pk].user is None]
+    for pk, person in User.objects.in_bulk(unseen).items() if unseen else ():
+        reps[pk].user = person
     rep_rows = sorted(
         (r for r in reps.values() if r.user is not None),
         key=lambda r: (-r.stages_advanced, -r.open.weighted, str(r.user), r.user.pk),
@@ -671,12 +725,85 @@ def pipeline_report(user, filters: Filters) -> Pipeline:
         conversion=list(conversion.values()),
         outcomes=outcomes,
         cycle=cycle,
-        assessments=found,
+        probabilities=probabilities,
         drill=dict(drill),
     )
 
 
 SELLING = (Role.REP, Role.MANAGER)
+_OPEN_COLUMNS = (
+    "pk",
+    "amount",
+    "playbook",
+    "stage",
+    "buyer_stage",
+    "expected_close",
+    "owner_id",
+    "priority",
+)
+
+
+def _stalled_order(
+    deals: list[tuple[int, tuple[str, str], dt.date, str]], now: dt.datetime, m
+) -> list[tuple[float, dt.date, int, int, int, str]]:
+    """The stalled deals, most overdue first (days in stage ÷ healthy days, then the
+    expected close): (order, close, id, days, healthy days, severity)."""
+    entered: dict[int, dt.datetime] = {}
+    ids = [d[0] for d in deals]
+    for start in range(0, len(ids), stored.CHUNK):
+        entered.update(
+            Opportunity.objects.filter(pk__in=ids[start : start + stored.CHUNK]).values_list(
+                "pk", "stage_entered_at"
+            )
+        )
+    healthy: dict[tuple[str, str], int] = {}
+    out = []
+    for pk, key, close, severity in deals:
+        if pk not in entered:
+            continue  # deleted since
+        if key not in healthy:
+            healthy[key] = m.playbooks[key[0]].stage(key[1]).healthy_dwell_days
+        days = max(0, (now - entered[pk]).days)
+        out.append((-days / healthy[key], close, pk, days, healthy[key], severity))
+    out.sort()
+    return out
+
+
+def _listed(
+    stalled_found: list[tuple], at_risk_found: list[tuple]
+) -> tuple[list[StalledRow], list[AtRiskRow]]:
+    """The rows of the stalled and A-at-risk lists: their deals with account and owner,
+    and their assessment in full (the key-node items missing, the alerts' titles)."""
+    ids = list(dict.fromkeys([r[2] for r in stalled_found] + [r[1] for r in at_risk_found]))
+    deals: dict[int, Opportunity] = {}
+    found = {}
+    for start in range(0, len(ids), stored.CHUNK):
+        part = Opportunity.objects.select_related("account", "owner").in_bulk(
+            ids[start : start + stored.CHUNK]
+        )
+        deals.update(part)
+        found.update(assess_many(part.values()))
+    stalled = [
+        StalledRow(
+            opportunity=deals[pk],
+            days=days,
+            healthy_days=healthy_days,
+            severity=severity,
+            missing=[r.label for r in found[pk].gate if not r.met],
+        )
+        for _order, _close, pk, days, healthy_days, severity in stalled_found
+        if pk in deals
+    ]
+    at_risk = [
+        AtRiskRow(
+            deals[pk],
+            found[pk].probability,
+            [x for x in found[pk].alerts if x.severity == "high"],
+        )
+        for _amount, pk in at_risk_found
+        if pk in deals
+    ]
+    return stalled, at_risk
 
 
 def _playbooks_default_first() -> list[str]:

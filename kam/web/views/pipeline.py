@@ -282,10 +282,11 @@ def dashboard_context(form: PipelineFilterForm, report: Pipeline) -> dict:
             for r in reps
         ),
         "stalled": body["stalled"][:STALLED_SHOWN],
-        "stalled_count": len(body["stalled"]),
+        "stalled_count": body["stalled_count"],
         "forced": body["forced_moves"],
         "forced_deals": forced_deals,
         "at_risk": body["a_at_risk"],
+        "at_risk_count": body["a_at_risk_count"],
         "moves": body["progress"]["deals"][:MOVES_SHOWN],
         "moves_count": len(body["progress"]["deals"]),
         "overdue": [m for m in body["forecast"] if m["overdue"]],

@@ -79,6 +79,6 @@ def pipeline_export_view(request):
             status=422,
             content_type="text/plain; charset=utf-8",
         )
-    report = pipeline_report(request.user, filters)
+    report = pipeline_report(request.user, filters, listed=None)  # the file lists them all
     name, plain = export_filename(filters, get_language())
     return workbook_response(pipeline_workbook(report, pipeline_body(report)), name, fallback=plain)
