@@ -59,6 +59,18 @@ def measure(sides: dict[str, Callable[[], Any]], *, runs: int) -> dict[str, Samp
     return samples
 
 
+def cold(fn: Callable[[], Any]) -> float:
+    """Seconds of one run of `fn` with no assessment kept (kam/opportunities/stored.py):
+    every open deal it reads is assessed and kept, as after a new release or an edited
+    methodology. The runs measured after it read the kept rows."""
+    from kam.opportunities.models import StoredAssessment
+
+    StoredAssessment.objects.all().delete()
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def seconds(value: float) -> str:
     if value >= 10:
         return f"{value:,.1f} s"
