@@ -179,7 +179,10 @@ class FactsRevision(models.Model):
     """How many times the facts the rules read about a deal have changed: raised by
     database triggers on every table `kam.opportunities.facts` reads (migration 0006,
     kam/opportunities/triggers.py), in the transaction of the change, whatever code
-    makes it. No row: revision 0."""
+    makes it. No row: revision 0. Derived, not data: left out of `kam export` dumps
+    (`kam_transient`)."""
+
+    kam_transient = True
 
     opportunity = models.OneToOneField(
         Opportunity,
@@ -198,7 +201,10 @@ class StoredAssessment(models.Model):
     """What a dashboard or a scan needs of a deal's assessment (its win probability and
     its alerts' codes and severities), kept while it holds: computed at revision `rev`
     of the deal's facts, with the methodology `config`, and good until `valid_until`
-    (when the passing of time alone may change it). See kam/opportunities/stored.py."""
+    (when the passing of time alone may change it). See kam/opportunities/stored.py.
+    Derived, not data: left out of `kam export` dumps (`kam_transient`)."""
+
+    kam_transient = True
 
     opportunity = models.OneToOneField(
         Opportunity,

@@ -18,9 +18,10 @@ holds the data set in memory (issue 10 dumps a million deals):
 
 It is a full copy: users with their password hashes and API tokens' hashes, every
 event, and the uploaded documents the records point to. Sessions (and KAM's records of
-them and of failed sign-ins: models marked `kam_transient`), Django's content
-types and permissions are left out (migrate makes them again; a user's permissions
-travel by name). A file reformatted by another tool still loads (read whole).
+them and of failed sign-ins, the kept assessments and facts revisions: models marked
+`kam_transient`), Django's content types and permissions are left out (migrate makes
+them again; a user's permissions travel by name). A file reformatted by another tool
+still loads (read whole).
 
 Loading refuses an instance that holds data, a file that is not a KAM dump, a dump
 format or database schema other than this KAM's, and loads everything in one
@@ -713,6 +714,15 @@ def _reset_sequences(models_: list[type[models.Model]]) -> None:
                 cursor.execute(sql)
 
 
+def _forget_derived() -> None:
+    """Kept assessments and facts revisions left by an emptied instance would name the
+    ids the dump's deals are about to take: they go first (they are made again)."""
+    from kam.opportunities.models import FactsRevision, StoredAssessment
+
+    StoredAssessment.objects.all().delete()
+    FactsRevision.objects.all().delete()
+
+
 def load_dump(path: str | os.PathLike) -> str:
     """Load a dump written by `write_dump` into this empty instance: everything or
     nothing, the uploaded documents included."""
@@ -732,6 +742,7 @@ def load_dump(path: str | os.PathLike) -> str:
         try:
             try:
                 with transaction.atomic():
+                    _forget_derived()
                     loaded = _load(dump, staging)
                     refresh_statistics()
             except _Broken as exc:

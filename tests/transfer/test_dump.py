@@ -526,3 +526,34 @@ def test_accounts_are_counted_in_the_refusal(book, tmp_path):
     with pytest.raises(Conflict) as refused:
         load_dump(path)
     assert f"{Account.objects.count()} accounts" in refused.value.message
+
+
+def test_kept_assessments_of_an_emptied_instance_do_not_outlive_the_load(book, uploads, tmp_path):
+    # given: the book's assessments kept, then one made stale on purpose (a probability
+    # no rule gives), and the instance emptied with its derived rows left behind
+    from kam.opportunities import assess, stored
+    from kam.opportunities.models import FactsRevision, Opportunity, StoredAssessment
+
+    path = tmp_path / "kam.json"
+    write_dump(path)
+    open_ids = list(Opportunity.objects.filter(status="open").values_list("pk", flat=True))
+    stored.summaries_of(open_ids)
+    StoredAssessment.objects.filter(opportunity_id=open_ids[0]).update(probability=77)
+    left = (list(StoredAssessment.objects.all()), list(FactsRevision.objects.all()))
+    wipe()
+    for f in uploads.rglob("*"):
+        if f.is_file():
+            f.unlink()
+    # (on PostgreSQL the wipe's TRUNCATE fires no trigger: the derived rows stay)
+    StoredAssessment.objects.bulk_create(left[0], ignore_conflicts=True)
+    FactsRevision.objects.bulk_create(left[1], ignore_conflicts=True)
+    # when
+    load_dump(path)
+    # then: the deals that took those ids again are assessed afresh
+    assert not StoredAssessment.objects.exists()
+    fresh = {
+        pk: stored.summary_of(a)
+        for pk, a in assess.assess_many(Opportunity.objects.filter(pk__in=open_ids)).items()
+    }
+    assert stored.summaries_of(open_ids) == fresh
+    assert fresh[open_ids[0]].probability != 77
