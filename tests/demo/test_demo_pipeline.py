@@ -12,6 +12,8 @@ import datetime as dt
 import pytest
 
 from kam.core import clock
+from kam.opportunities import assess, stored
+from kam.opportunities.models import Opportunity
 from kam.opportunities.pipeline import parse_filters, pipeline_report
 from kam.users.models import User
 
@@ -58,3 +60,33 @@ def test_the_period_has_conversions_wins_and_losses(report):
     assert any(r.dropped for r in report.conversion)
     assert report.outcomes.won and report.outcomes.lost + report.outcomes.abandoned
     assert report.cycle.median is not None
+
+
+# --- kept assessments (kam/opportunities/stored.py) ----------------------------------------
+# On the demo's whole book (stalled deals, forced moves, lost champions, unverified
+# intelligence, rivals ahead), what the dashboard and the alert scan read from the kept
+# assessments equals a fresh assessment of every open deal — now, and as the weeks pass
+# with nothing else changing.
+
+
+def fresh_summaries() -> dict[int, stored.Summary]:
+    deals = Opportunity.objects.filter(status="open")
+    return {pk: stored.summary_of(a) for pk, a in assess.assess_many(deals).items()}
+
+
+def kept_summaries() -> dict[int, stored.Summary]:
+    return stored.summaries_of(list(Opportunity.objects.values_list("pk", flat=True)))
+
+
+def test_kept_equals_fresh_on_the_whole_demo_book_as_time_passes(demo, db):
+    # given: kept today
+    now = clock.now()
+    with clock.freeze(now):
+        first = kept_summaries()
+        assert first == fresh_summaries()
+    codes = {code for s in first.values() for code, _ in s.alerts}
+    assert {"stalled", "forced_gate", "key_person_changed"} <= codes
+    # when / then: days and weeks later, what is read is what a fresh assessment says
+    for days in (1, 3, 8, 15, 31, 45, 90, 180):
+        with clock.freeze(now + dt.timedelta(days=days, hours=5)):
+            assert kept_summaries() == fresh_summaries(), f"{days} days later"
