@@ -54,6 +54,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncMonth
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
@@ -608,19 +609,24 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
         .annotate(
             playbook=Subquery(owner_of.values("playbook")[:1]),
             owner_id=Subquery(owner_of.values("owner_id")[:1]),
+            # as text (->>), not decoded from JSON per event
+            stage_before=KT("before__stage"),
+            entered_before=KT("before__stage_entered_at"),
         )
         .values_list(
             "opportunity_id",
             "action",
             "playbook",
             "owner_id",
-            "before__stage",
-            "before__stage_entered_at",
+            "stage_before",
+            "entered_before",
             "at",
         )
     )
+    advanced_by: dict[int, set[int]] = defaultdict(set)
     for pk, action, playbook, owner_id, stage, entered, at in advances:
-        if pk not in drill[f"rep_advances:{owner_id}"]:
+        if pk not in advanced_by[owner_id]:
+            advanced_by[owner_id].add(pk)
             drill[f"rep_advances:{owner_id}"].append(pk)
         rep = reps.get(owner_id)
         if rep is not None:
@@ -633,7 +639,7 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
         row.advanced += 1
         row.forced += action == "force_advanced"
         drill[f"advanced:{playbook}:{stage}"].append(pk)
-        since = parse_datetime(entered) if isinstance(entered, str) else None
+        since = _moment(entered)
         if since is not None:
             row.days.append(max(0, (at - since).days))
 
@@ -804,6 +810,16 @@ def _listed(
         if pk in deals
     ]
     return stalled, at_risk
+
+
+def _moment(text: str | None) -> dt.datetime | None:
+    """An ISO moment from an event's JSON (as audit.jsonable wrote it), or None."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        return parse_datetime(text)
 
 
 def _playbooks_default_first() -> list[str]:
