@@ -749,6 +749,21 @@ def test_the_books_win_rate_and_cycle(world, ids):
     assert r.drill["abandoned"] == [ids["A5"]]
 
 
+def test_the_stalled_and_at_risk_lists_hold_their_first_rows_the_drill_all(world, ids):
+    # given: the whole lists
+    full = report(world.admin, period="2026Q4")
+    # when: the report lists one row of each
+    with clock.freeze(NOW):
+        short = pipeline_report(world.admin, parse_filters(world.admin, period="2026Q4"), listed=1)
+    # then: the first row of each, the same; the drill figures (and the counts) keep all
+    assert [x.opportunity.pk for x in full.stalled] == [ids["C1"], ids["A1"]]
+    assert [x.opportunity.pk for x in short.stalled] == [ids["C1"]]
+    assert short.stalled[0] == full.stalled[0]
+    assert [x.opportunity.pk for x in short.at_risk] == [ids["A2"]]
+    assert short.drill == full.drill
+    assert short.drill["stalled"] == [ids["C1"], ids["A1"]]
+
+
 # --- the period changes the flows, not the open book ------------------------------------------
 
 
