@@ -72,6 +72,8 @@ class Opportunity(BaseModel, Versioned):
             models.Index(fields=["owner", "status", "expected_close"]),
             models.Index(fields=["account", "status"]),
             models.Index(fields=["status", "stage"]),
+            # the dashboard's deals closed in a period: a range, not every closed deal
+            models.Index(fields=["status", "closed_at"]),
         ]
 
     def __str__(self) -> str:
