@@ -54,9 +54,11 @@ def risk_context(playbook_key: str) -> risks.RiskContext:
     )
 
 
-def assess_facts(facts: DealFacts) -> Assessment:
+def assess_facts(facts: DealFacts, ctx: risks.RiskContext | None = None) -> Assessment:
+    """The deal's assessment; `ctx`: a risk context of its playbook to share (a scan of
+    many deals makes one per playbook)."""
     m = registry.current()
-    ctx = risk_context(facts.playbook)
+    ctx = ctx if ctx is not None else risk_context(facts.playbook)
     alerts = risks.evaluate(facts, ctx, m.risks)
     found = risks.alignment(
         ctx.playbook, m.check_context.buyer_stages, facts.stage, facts.buyer_stage

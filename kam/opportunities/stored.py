@@ -44,7 +44,7 @@ from pydantic import BaseModel
 
 from kam.core import clock
 from kam.methodology import registry, risks
-from kam.opportunities import assess, rules, triggers
+from kam.opportunities import assess, triggers
 from kam.opportunities import facts as facts_module
 from kam.opportunities.models import Opportunity, Status, StoredAssessment
 
@@ -78,10 +78,6 @@ class Summary:
 
     probability: int
     alerts: tuple[tuple[str, str], ...]  # (code, severity), most severe first
-
-    @property
-    def severities(self) -> frozenset[str]:
-        return frozenset(severity for _code, severity in self.alerts)
 
 
 _NO_ALERTS: tuple[tuple[str, str], ...] = ()
@@ -233,11 +229,7 @@ def _compute(ids: list[int], config: str, now: dt.datetime) -> dict[int, Summary
             if ctx is None:
                 ctx = contexts[deal.playbook] = assess.risk_context(deal.playbook)
             f = facts[deal.pk]
-            alerts = risks.evaluate(f, ctx, m.risks)
-            probability, _factors = rules.win_probability(
-                playbook=ctx.playbook, stage=f.stage, status=f.status, alerts=alerts
-            )
-            summary = Summary(probability, tuple((a.code, a.severity) for a in alerts))
+            summary = summary_of(assess.assess_facts(f, ctx))
             out[deal.pk] = summary
             until = risks.valid_until(f, ctx, m.risks)
             longest = now + LONGEST + dt.timedelta(seconds=deal.pk % 86400)
@@ -248,7 +240,7 @@ def _compute(ids: list[int], config: str, now: dt.datetime) -> dict[int, Summary
                     config=config,
                     computed_at=now,
                     valid_until=min(until, longest) if until is not None else longest,
-                    probability=probability,
+                    probability=summary.probability,
                     alerts=encode(summary.alerts),
                 )
             )
