@@ -68,6 +68,9 @@ class Event(models.Model):
             models.Index(fields=["entity", "entity_id", "at"]),
             models.Index(fields=["opportunity_id", "at"]),
             models.Index(fields=["account_id", "at"]),
+            # a period's events of one kind over the whole book (the dashboard's stage
+            # advances and buyer-stage changes)
+            models.Index(fields=["action", "at"], name="event_action_at"),
         ]
         ordering = ["at", "id"]
 
