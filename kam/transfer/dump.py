@@ -42,7 +42,6 @@ import shutil
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePosixPath
@@ -61,7 +60,7 @@ from django.db.migrations.loader import MigrationLoader
 from django.db.migrations.recorder import MigrationRecorder
 
 from kam.core import clock
-from kam.core.db import refresh_statistics
+from kam.core.db import one_moment, refresh_statistics
 from kam.core.errors import Conflict, ValidationFailed
 
 FORMAT = "kam-dump"
@@ -250,34 +249,6 @@ def _write_model(model: type[models.Model], emit: Callable[[str], None]) -> int:
     return count
 
 
-@contextmanager
-def _snapshot() -> Iterator[None]:
-    """Read every table as of one moment while others go on writing: a repeatable-read
-    transaction on PostgreSQL, a deferred (read) transaction on SQLite — which, unlike
-    KAM's usual BEGIN IMMEDIATE, does not hold the write lock, so `kam serve` keeps
-    writing while a large dump is written (WAL)."""
-    if connection.in_atomic_block:  # already inside a transaction (tests): read in it
-        yield
-        return
-    if connection.vendor == "postgresql":
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-            yield
-        return
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("BEGIN DEFERRED")
-        try:
-            yield
-        finally:
-            with connection.cursor() as cursor:
-                cursor.execute("COMMIT")  # reads only: ends the read transaction
-        return
-    with transaction.atomic():  # pragma: no cover - only SQLite and PostgreSQL are supported
-        yield
-
-
 def _file_fields(model: type[models.Model]) -> list[models.FileField]:
     return [f for f in model._meta.concrete_fields if isinstance(f, models.FileField)]
 
@@ -309,7 +280,7 @@ def write_dump(path: str | os.PathLike) -> str:
     documents = 0
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh, _snapshot():
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh, one_moment():
             header = {
                 "format": FORMAT,
                 "version": VERSION,
