@@ -156,7 +156,7 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
             }
             for r in p.stalled
         ],
-        "stalled_count": len(p.drill.get("stalled", ())),
+        "stalled_count": p.drill.count("stalled"),
         "forced_moves": [
             {
                 "opportunity": deal_ref(r.move.opportunity, p),
@@ -186,7 +186,7 @@ def pipeline_body(report: Pipeline) -> dict[str, Any]:
             }
             for r in p.at_risk
         ],
-        "a_at_risk_count": len(p.drill.get("at_risk", ())),
+        "a_at_risk_count": p.drill.count("at_risk"),
         "conversion": [
             {
                 "playbook": r.playbook,
@@ -498,6 +498,7 @@ def drill_page(user, filters: Filters, figure: str, *, page: int, page_size: int
     report = pipeline_report(user, filters)
     ids = deal_ids_behind(user, filters, figure, report)
     found = paginate(ids, page=page, page_size=page_size)
+    report.probabilities.load(found["items"], again=True)  # a query whatever the page
     rows = Opportunity.objects.filter(pk__in=found["items"]).select_related("account", "owner")
     by_id = {o.pk: o for o in rows}
     found["items"] = [by_id[i] for i in found["items"] if i in by_id]

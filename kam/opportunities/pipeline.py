@@ -33,15 +33,18 @@ manager their team's, an admin all), narrowed by owner, team and playbook.
   by count and by amount; cycle length = days from creation to the win, median and
   mean, of the deals won in the period.
 
-Queries: a fixed number whatever the size of the book — the open deals (1), their
-facts (`deal_facts_many`, 8), won per month (1), buyer-stage progress (2), stage
-advances (1), deals closed in the period (1), forced moves (1), the people (1), and
-one more for each of the owner and team filters when given. Counts, amounts and the
-progress sums are aggregated in SQL; what needs the rules (win probability, alerts,
-gates) comes from the single assessment of the open deals.
+Queries: a fixed number whatever the size of the book (tests/opportunities/
+test_pipeline.py counts them). The open deals are counted and summed in SQL over their
+kept assessments (kam/opportunities/stored.py): two grouped queries, by stage, buyer
+stage and expected close, and by owner and combination of alerts; the few deals whose
+kept assessment no longer holds are read and assessed here and added one by one. The
+period's figures are aggregated in SQL too, where they can be (progress sums), or read
+once (stage advances, deals closed). Every query reads the same moment of the database
+(`kam.core.db.one_moment`), so the figures add up while others write.
 
 `drill[figure]` holds the ids of the deals behind every number, so the dashboard can
-list them (`deals_behind`)."""
+list them (`deal_ids_behind`): the period's as lists, the open deals' read when asked
+for (`Drill`; `drill.count(figure)` without reading them)."""
 
 from __future__ import annotations
 
@@ -49,19 +52,34 @@ import datetime as dt
 import re
 import statistics
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Cast, Round, TruncMonth
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from kam.core import clock
+from kam.core.db import one_moment
 from kam.core.errors import ValidationFailed
 from kam.core.models import Event
 from kam.core.periods import Period, dates_period, named_period, quarter_of
@@ -175,8 +193,8 @@ class Bucket:
     amount: Decimal = ZERO
     weighted: Decimal = ZERO
 
-    def add(self, amount: Decimal, weighted: Decimal) -> None:
-        self.count += 1
+    def add(self, amount: Decimal, weighted: Decimal, count: int = 1) -> None:
+        self.count += count
         self.amount += amount
         self.weighted += weighted
 
@@ -326,8 +344,8 @@ class Pipeline:
     conversion: list[ConversionRow]
     outcomes: Outcomes
     cycle: Cycle
-    probabilities: dict[int, int]  # of the open deals
-    drill: dict[str, list[int]]
+    probabilities: Probabilities = field(compare=False)  # of the open deals
+    drill: Drill
 
     @property
     def advanced(self) -> list[DealMove]:
@@ -368,6 +386,15 @@ def _book(user, filters: Filters):
     return deals
 
 
+def _of_book(rows, column: str, book):
+    """`rows` narrowed to those whose `column` is a deal of `book`. The whole table (an
+    admin's book, unfiltered) narrows nothing: asking would make the database walk every
+    deal to find a period's rows (events of deals deleted since are left out later)."""
+    if not book.query.where:
+        return rows
+    return rows.filter(**{f"{column}__in": book.values("pk")})
+
+
 def _buyer_index_case(side: str) -> Case:
     """SQL: the position of the buyer stage recorded in an event's `before`/`after`."""
     keys = registry.buyer_process().keys
@@ -381,129 +408,42 @@ def _buyer_index_case(side: str) -> Case:
 def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> Pipeline:
     """The dashboard of the deals `user` may see under `filters`. The stalled and the
     A-at-risk lists hold their first `listed` deals (None: all of them); their drill
-    figures hold every one."""
+    figures hold every one.
+
+    Every figure is read at one moment (`one_moment`), so they add up while others
+    write; the assessments computed on the way are kept after."""
+    with one_moment():
+        report, keep = _report(user, filters, listed)
+    stored.keep(keep)
+    return report
+
+
+def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]:
     m = registry.current()
     buyer = registry.buyer_process()
     now = clock.now()
     today = timezone.localdate(now)
     lo, hi = filters.period.bounds()
     book = _book(user, filters)
-    drill: dict[str, list[int]] = defaultdict(list)
-
-    # 1 a chunk of 2,000 open deals (+ 9 for the deals whose kept assessment no longer
-    # holds): their win probability and alerts (kam/opportunities/stored.py).
-    open_rows = stored.summaries(book.order_by("expected_close", "id"), _OPEN_COLUMNS)
-
     books = [filters.playbook] if filters.playbook else _playbooks_default_first()
-    by_stage: dict[tuple[str, str], StageRow] = {}
-    by_buyer = {s.key: StageRow("", s.key, s.name) for s in buyer.stages}
-    total = Bucket()
-    months: dict[str, MonthRow] = {}
-    reps: dict[int, RepRow] = {}
-    at_risk_found: list[tuple[Decimal, int]] = []
-    probabilities: dict[int, int] = {}
-    present: set[str] = set()
-    by_severity = dict.fromkeys(SEVERITIES, 0)
-    by_code: dict[str, int] = {}
     stage_rows: dict[tuple[str, str], StageRow] = {}  # every playbook's, to the winning stage
     for key in books:
         for stage in m.playbooks[key].stages:
             stage_rows[(key, stage.key)] = StageRow(key, stage.key, stage.name)
             if stage.wins:
                 break
-    open_owners: list[int] = []
-    hundred = Decimal(100)
-    # What each deal adds to, looked up once per stage, buyer stage, day, owner and
-    # combination of alerts (a book of 60,000 deals has a few thousand of these).
-    per_stage: dict[tuple[str, str], tuple[Bucket | None, list[int] | None]] = {}
-    per_buyer: dict[str, tuple[Bucket | None, list[int] | None]] = {}
-    per_day: dict[dt.date, tuple[Bucket, list[int]]] = {}
-    per_owner: dict[int, tuple[Bucket, list[int]]] = {}
-    per_alerts: dict[tuple, tuple[list[list[int]], bool, str | None]] = {}
-    alert_sets: dict[tuple, int] = defaultdict(int)
-    stalled_deals: list[tuple[int, tuple[str, str], dt.date, str]] = []
-    all_open: list[int] = []
-    for row, summary in open_rows:
-        pk, amount, playbook, stage, buyer_stage, close, owner_id, priority = row
-        probability = summary.probability
-        probabilities[pk] = probability
-        weighted = (amount * probability / hundred).quantize(CENT, ROUND_HALF_UP)
-        total.add(amount, weighted)
-        all_open.append(pk)
-        key = (playbook, stage)
-        found = per_stage.get(key)
-        if found is None:
-            present.add(playbook)
-            row_ = stage_rows.get(key)
-            found = per_stage[key] = (
-                (row_.open, drill[f"stage:{playbook}:{stage}"]) if row_ else (None, None)
-            )
-        if found[0] is not None:
-            found[0].add(amount, weighted)
-            found[1].append(pk)
-        found = per_buyer.get(buyer_stage)
-        if found is None:
-            row_ = by_buyer.get(buyer_stage)
-            found = per_buyer[buyer_stage] = (
-                (row_.open, drill[f"buyer:{buyer_stage}"]) if row_ else (None, None)
-            )
-        if found[0] is not None:
-            found[0].add(amount, weighted)
-            found[1].append(pk)
-        found = per_day.get(close)
-        if found is None:
-            month = _month(close)
-            month_row = months.get(month)
-            if month_row is None:
-                month_row = months[month] = MonthRow(month)
-            found = per_day[close] = (month_row.open, drill[f"month:{month}"])
-        found[0].add(amount, weighted)
-        found[1].append(pk)
-        found = per_owner.get(owner_id)
-        if found is None:
-            rep = reps[owner_id] = RepRow(user=None)  # the person is read below
-            open_owners.append(owner_id)
-            found = per_owner[owner_id] = (rep.open, drill[f"rep_open:{owner_id}"])
-        found[0].add(amount, weighted)
-        found[1].append(pk)
-        alerts = summary.alerts
-        if not alerts:
-            continue
-        alert_sets[alerts] += 1
-        behind = per_alerts.get(alerts)
-        if behind is None:
-            # each deal once behind a code or a severity, however many of its alerts share it
-            codes = dict.fromkeys(code for code, _severity in alerts)
-            severities = {severity for _code, severity in alerts}
-            behind = per_alerts[alerts] = (
-                [drill[f"code:{code}"] for code in codes]
-                + [drill[f"alerts:{x}"] for x in SEVERITIES if x in severities],
-                "high" in severities,
-                next((severity for code, severity in alerts if code == "stalled"), None),
-            )
-        lists, high, stalled_severity = behind
-        for found_list in lists:
-            found_list.append(pk)
-        if stalled_severity is not None:
-            stalled_deals.append((pk, key, close, stalled_severity))
-        if high and priority == "A":
-            at_risk_found.append((-amount, pk))
-    if all_open:
-        drill["open"] = all_open
-    for alerts, n in alert_sets.items():
-        for code, severity in alerts:
-            by_severity[severity] = by_severity.get(severity, 0) + n
-            by_code[code] = by_code.get(code, 0) + n
-    # 1 a round of 2,000 stalled deals: how long each has been in its stage
-    stalled_found = _stalled_order(stalled_deals, now, m)
+    # 4–6 (+ 9 when kept assessments no longer hold, + 10 for the listed deals): the open
+    # deals, counted in SQL over their kept assessments (kam/opportunities/stored.py).
+    open_part = _open_deals(book, stage_rows, buyer, now, listed)
+    drill = open_part.drill.lists
+    reps = open_part.reps
+    months = open_part.months
     # The stages of the playbooks in use (of every playbook on an empty book).
     by_stage = {
-        k: r for k, r in stage_rows.items() if filters.playbook or k[0] in present or not present
+        k: r
+        for k, r in stage_rows.items()
+        if filters.playbook or k[0] in open_part.present or not open_part.present
     }
-    drill["stalled"] = [r[2] for r in stalled_found]
-    at_risk_found.sort()
-    drill["at_risk"] = [pk for _amount, pk in at_risk_found]
-    stalled, at_risk = _listed(stalled_found[:listed], at_risk_found[:listed])
 
     # 1: won per month, from the first month shown (the period's or the earliest forecast).
     first_month = min([filters.period.start.replace(day=1), *map(_month_start, months)])
@@ -531,8 +471,8 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
         action="buyer_stage_changed",
         at__gte=lo,
         at__lt=hi,
-        opportunity_id__in=book.values("pk"),
     )
+    changes = _of_book(changes, "opportunity_id", book)
     delta = _buyer_index_case("after") - _buyer_index_case("before")
     moves = {
         r["opportunity_id"]: r
@@ -552,12 +492,12 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
             ),
         )
     }
-    moved_deals = {
-        o.pk: o
-        for o in book.filter(pk__in=changes.values("opportunity_id")).select_related(
-            "account", "owner"
+    moved_deals: dict[int, Opportunity] = {}
+    moved_ids = list(moves)
+    for start in range(0, len(moved_ids), stored.CHUNK):
+        moved_deals.update(
+            book.select_related("account", "owner").in_bulk(moved_ids[start : start + stored.CHUNK])
         )
-    }
     progress = []
     for pk, r in moves.items():
         if pk not in moved_deals or not (r["forward"] or r["back"]):
@@ -599,12 +539,12 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
                 break
     owner_of = Opportunity.objects.filter(pk=OuterRef("opportunity_id"))
     advances = (
-        Event.objects.filter(
-            entity="opportunity",
-            action__in=ADVANCE_ACTIONS,
-            at__gte=lo,
-            at__lt=hi,
-            opportunity_id__in=book.values("pk"),
+        _of_book(
+            Event.objects.filter(
+                entity="opportunity", action__in=ADVANCE_ACTIONS, at__gte=lo, at__lt=hi
+            ),
+            "opportunity_id",
+            book,
         )
         .annotate(
             playbook=Subquery(owner_of.values("playbook")[:1]),
@@ -625,6 +565,8 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
     )
     advanced_by: dict[int, set[int]] = defaultdict(set)
     for pk, action, playbook, owner_id, stage, entered, at in advances:
+        if playbook is None:
+            continue  # a deal deleted since
         if pk not in advanced_by[owner_id]:
             advanced_by[owner_id].add(pk)
             drill[f"rep_advances:{owner_id}"].append(pk)
@@ -676,7 +618,7 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
     # 1: forced moves made in the period.
     forced = []
     moves_qs = (
-        ForcedMove.objects.filter(at__gte=lo, at__lt=hi, opportunity__in=book)
+        _of_book(ForcedMove.objects.filter(at__gte=lo, at__lt=hi), "opportunity_id", book)
         .select_related("opportunity", "opportunity__account", "opportunity__owner", "actor")
         .order_by("-at", "-id")
     )
@@ -697,6 +639,13 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
         if move.opportunity_id not in drill["forced"]:
             drill["forced"].append(move.opportunity_id)
 
+    # 0–1: the win probabilities of the open deals among the progress and the forced moves
+    open_part.probabilities.load(
+        [mv.opportunity.pk for mv in progress if mv.opportunity.status == Status.OPEN]
+        + [row.move.opportunity_id for row in forced if row.still_unmet is not None],
+        again=True,  # one query, whichever of them are listed too
+    )
+
     # 1: the people — everyone in view with a role that sells, and every owner met above.
     people = User.objects.filter(user_scope(user))
     if filters.owner is not None:
@@ -706,7 +655,7 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
     for person in people.filter(Q(pk__in=list(reps)) | Q(is_active=True, role__in=SELLING)):
         reps.setdefault(person.pk, RepRow(person)).user = person
     # 0–1: owners of open deals out of that view (a deal shared with the reader)
-    unseen = [pk for pk in open_owners if reps[pk].user is None]
+    unseen = [pk for pk in open_part.owners if reps[pk].user is None]
     for pk, person in User.objects.in_bulk(unseen).items() if unseen else ():
         reps[pk].user = person
     rep_rows = sorted(
@@ -717,59 +666,376 @@ def pipeline_report(user, filters: Filters, *, listed: int | None = LISTED) -> P
     return Pipeline(
         filters=filters,
         as_of=now,
-        total=total,
+        total=open_part.total,
         by_stage=list(by_stage.values()),
-        by_buyer_stage=list(by_buyer.values()),
+        by_buyer_stage=list(open_part.by_buyer.values()),
         forecast=forecast,
         progress=progress,
         reps=rep_rows,
-        stalled=stalled,
+        stalled=open_part.stalled,
         forced=forced,
-        alerts_by_severity=by_severity,
-        alerts_by_code=in_rule_order(by_code),
-        at_risk=at_risk,
+        alerts_by_severity=open_part.by_severity,
+        alerts_by_code=in_rule_order(open_part.by_code),
+        at_risk=open_part.at_risk,
         conversion=list(conversion.values()),
         outcomes=outcomes,
         cycle=cycle,
-        probabilities=probabilities,
-        drill=dict(drill),
-    )
+        probabilities=open_part.probabilities,
+        drill=open_part.drill,
+    ), open_part.keep
 
 
 SELLING = (Role.REP, Role.MANAGER)
-_OPEN_COLUMNS = (
-    "pk",
-    "amount",
-    "playbook",
-    "stage",
-    "buyer_stage",
-    "expected_close",
-    "owner_id",
-    "priority",
+
+
+# --- the open deals --------------------------------------------------------------------------
+
+# SQL: a deal's amount in fen, and its weighted amount (amount × win probability) in fen,
+# rounded half up as `_weighted` rounds it. Whole numbers, so the sums are exact on
+# SQLite too (which keeps the amounts as binary floats).
+_CENTS = Cast(Round(F("amount") * 100), BigIntegerField())
+_WEIGHTED_CENTS = Case(
+    When(
+        amount__gte=0,
+        then=(_CENTS * F("stored_assessment__probability") + 50) / 100,
+    ),
+    default=-((-_CENTS * F("stored_assessment__probability") + 50) / 100),
+    output_field=BigIntegerField(),
 )
+_MEASURES = {"n": Count("pk"), "cents": Sum(_CENTS), "weighted": Sum(_WEIGHTED_CENTS)}
+# What the deals whose kept assessment does not hold are read with.
+_STALE_COLUMNS = (*stored.ROW_COLUMNS, "amount", "owner_id")
+
+
+def _fen(cents) -> Decimal:
+    return (Decimal(cents or 0) / 100).quantize(CENT)
+
+
+class Drill(Mapping):
+    """The ids of the deals behind each figure, in the order the dashboard lists them.
+    The period's figures are lists made with the report; the open deals' (hundreds of
+    thousands of ids in a large book) are read when asked for, and `count` tells their
+    size without reading them. They are read as of the report's moment `now`."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.lists: dict[str, list[int]] = defaultdict(list)
+        self._later: dict[str, tuple[int, Any]] = {}
+
+    def later(self, figure: str, count: int, read) -> None:
+        self._later[figure] = (count, read)
+
+    def count(self, figure: str) -> int:
+        if figure in self.lists:
+            return len(self.lists[figure])
+        return self._later[figure][0] if figure in self._later else 0
+
+    def __getitem__(self, figure: str) -> list[int]:
+        if figure not in self.lists and figure in self._later:
+            with clock.freeze(self.now):
+                self.lists[figure] = self._later[figure][1]()
+            del self._later[figure]
+        if figure not in self.lists:
+            raise KeyError(figure)
+        return self.lists[figure]
+
+    def __iter__(self):
+        return iter([*self.lists, *self._later])
+
+    def __len__(self) -> int:
+        return len(self.lists) + len(self._later)
+
+
+class Probabilities:
+    """The win probability of an open deal of the book, read (from its kept assessment)
+    when asked for, as of the report's moment `now`; `load` reads many at once."""
+
+    def __init__(self, now: dt.datetime, deals) -> None:
+        self.now = now
+        self._deals = deals  # the open deals of the book: no other deal is read
+        self._known: dict[int, int | None] = {}
+
+    def load(self, ids, *, again: bool = False) -> None:
+        """Read the probabilities of the deals `ids` from their kept assessments (one
+        query for up to 2,000 of them; those read before are read again only when asked,
+        `again`). A deal whose kept assessment does not hold is assessed, unless the
+        report did that already."""
+        wanted = [pk for pk in ids if again or pk not in self._known]
+        missing: list[int] = []
+        with clock.freeze(self.now):
+            config = stored.fingerprint()
+            for start in range(0, len(wanted), stored.CHUNK):
+                part = self._deals.filter(pk__in=wanted[start : start + stored.CHUNK])
+                for pk, held, probability in part.annotate(
+                    _holds=stored.holds(config, self.now)
+                ).values_list("pk", "_holds", "stored_assessment__probability"):
+                    if held:
+                        self._known[pk] = probability
+                    elif pk not in self._known or self._known[pk] is None:
+                        missing.append(pk)
+            found = stored.summaries_of(missing) if missing else {}
+        for pk in wanted:
+            self._known.setdefault(pk, None)
+        for pk, summary in found.items():
+            self._known[pk] = summary.probability
+
+    def get(self, pk: int, default=None):
+        self.load([pk])
+        found = self._known.get(pk)
+        return default if found is None else found
+
+    def __getitem__(self, pk: int) -> int:
+        found = self.get(pk)
+        if found is None:
+            raise KeyError(pk)
+        return found
+
+
+@dataclass
+class _Open:
+    """The report's figures of the open deals."""
+
+    total: Bucket
+    by_buyer: dict[str, StageRow]
+    months: dict[str, MonthRow]
+    reps: dict[int, RepRow]
+    owners: list[int]
+    present: set[str]  # the playbooks of the open deals
+    by_severity: dict[str, int]
+    by_code: dict[str, int]
+    stalled: list[StalledRow]
+    at_risk: list[AtRiskRow]
+    probabilities: Probabilities
+    drill: Drill
+    keep: list  # assessments computed on the way, to keep
+
+
+def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -> _Open:
+    """Count the open deals of `book` by stage, buyer stage, expected close, owner and
+    alerts. SQL adds up the deals whose kept assessment holds (two grouped queries); the
+    others (none, usually) are read and assessed here and added one by one."""
+    m = registry.current()
+    config = stored.fingerprint()
+    open_deals = book.filter(status=Status.OPEN)
+    deals = open_deals.annotate(_holds=stored.holds(config, now))
+    held = deals.filter(_holds=True)
+    out = _Open(
+        total=Bucket(),
+        by_buyer={s.key: StageRow("", s.key, s.name) for s in buyer.stages},
+        months={},
+        reps={},
+        owners=[],
+        present=set(),
+        by_severity=dict.fromkeys(SEVERITIES, 0),
+        by_code={},
+        stalled=[],
+        at_risk=[],
+        probabilities=Probabilities(now, open_deals),
+        drill=Drill(now),
+        keep=[],
+    )
+    counts: dict[str, int] = defaultdict(int)  # the deals behind each figure
+    combinations: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # alerts: [deals, A]
+
+    def add(playbook, stage, buyer_stage, close, n, amount, weighted):
+        out.total.add(amount, weighted, n)
+        out.present.add(playbook)
+        row = stage_rows.get((playbook, stage))
+        if row is not None:
+            row.open.add(amount, weighted, n)
+            counts[f"stage:{playbook}:{stage}"] += n
+        row = out.by_buyer.get(buyer_stage)
+        if row is not None:
+            row.open.add(amount, weighted, n)
+            counts[f"buyer:{buyer_stage}"] += n
+        month = _month(close)
+        found = out.months.get(month)
+        if found is None:
+            found = out.months[month] = MonthRow(month)
+        found.open.add(amount, weighted, n)
+        counts[f"month:{month}"] += n
+
+    def add_owner(owner_id, n, amount, weighted):
+        rep = out.reps.get(owner_id)
+        if rep is None:
+            rep = out.reps[owner_id] = RepRow(user=None)  # the person is read later
+            out.owners.append(owner_id)
+        rep.open.add(amount, weighted, n)
+        counts[f"rep_open:{owner_id}"] += n
+
+    # 1: by stage, buyer stage and expected close
+    for r in held.values("playbook", "stage", "buyer_stage", "expected_close").annotate(
+        **_MEASURES
+    ):
+        add(
+            r["playbook"],
+            r["stage"],
+            r["buyer_stage"],
+            r["expected_close"],
+            r["n"],
+            _fen(r["cents"]),
+            _fen(r["weighted"]),
+        )
+    # 1: by owner and combination of alerts (a few hundred in a book of 300,000 deals)
+    for r in (
+        held.annotate(
+            _a=Case(When(priority="A", then=1), default=0, output_field=IntegerField()),
+            # grouped by owner_id + 0, not owner_id: SQLite would walk the owner index to
+            # have the groups in order, reading the whole table (1.9 s instead of 1.0 s
+            # over 300,000 open deals of 1,000,000)
+            _owner=ExpressionWrapper(F("owner_id") + 0, output_field=BigIntegerField()),
+        )
+        .values("_owner", "stored_assessment__alerts", "_a")
+        .annotate(**_MEASURES)
+    ):
+        add_owner(r["_owner"], r["n"], _fen(r["cents"]), _fen(r["weighted"]))
+        found = combinations[r["stored_assessment__alerts"]]
+        found[0] += r["n"]
+        found[1] += r["n"] * r["_a"]
+    # 1 (+ 9 when there are any): the deals whose kept assessment does not hold,
+    # assessed here; kept after the report
+    stale = list(deals.filter(_holds=False).values_list(*_STALE_COLUMNS))
+    stale_stalled: list[tuple] = []
+    stale_at_risk: list[tuple[Decimal, int]] = []
+    if stale:
+        found_now, out.keep = stored.assess_rows(stale, config, now)
+        for row in stale:
+            pk, playbook, stage, buyer_stage = row[:4]
+            priority, entered, close = row[5:8]
+            amount, owner_id = row[-2:]
+            summary = found_now[pk]
+            out.probabilities._known[pk] = summary.probability
+            weighted = _weighted(amount, summary.probability)
+            add(playbook, stage, buyer_stage, close, 1, amount, weighted)
+            add_owner(owner_id, 1, amount, weighted)
+            text = stored.encode(summary.alerts)
+            combinations[text][0] += 1
+            combinations[text][1] += priority == "A"
+            severity = _stalled_severity(summary.alerts)
+            if severity is not None:
+                stale_stalled.append((pk, (playbook, stage), close, severity, entered))
+            if priority == "A" and any(s == "high" for _c, s in summary.alerts):
+                stale_at_risk.append((-amount, pk))
+
+    # the alerts, counted from their combinations
+    at_risk_count = 0
+    for text, (n, a_deals) in combinations.items():
+        alerts = stored.decode(text)
+        if not alerts:
+            continue
+        for code, severity in alerts:
+            out.by_severity[severity] = out.by_severity.get(severity, 0) + n
+            out.by_code[code] = out.by_code.get(code, 0) + n
+        for code in dict.fromkeys(code for code, _s in alerts):
+            counts[f"code:{code}"] += n
+        severities = {severity for _code, severity in alerts}
+        for severity in severities:
+            counts[f"alerts:{severity}"] += n
+        if "high" in severities:
+            at_risk_count += a_deals
+
+    # 1: the stalled deals, most overdue first
+    stalled_deals = stale_stalled
+    for pk, playbook, stage, close, entered, text in held.filter(
+        stored_assessment__alerts__contains="stalled/"
+    ).values_list(
+        "pk", "playbook", "stage", "expected_close", "stage_entered_at", "stored_assessment__alerts"
+    ):
+        severity = _stalled_severity(stored.decode(text))
+        if severity is not None:
+            stalled_deals.append((pk, (playbook, stage), close, severity, entered))
+    stalled_found = _stalled_order(stalled_deals, now, m)
+    out.drill.lists["stalled"] = [r[2] for r in stalled_found]
+    # 1: the A deals at risk, largest first
+    at_risk_deals = held.filter(priority="A", stored_assessment__alerts__contains="/high")
+    at_risk_found = sorted(
+        [
+            (-amount, pk)
+            for pk, amount in at_risk_deals.order_by("-amount", "pk").values_list("pk", "amount")[
+                :listed
+            ]
+        ]
+        + stale_at_risk
+    )
+    # + 10: the listed deals, assessed in full
+    out.stalled, out.at_risk, assessed = _listed(stalled_found[:listed], at_risk_found[:listed])
+    for pk, found in assessed.items():
+        out.probabilities._known[pk] = found.probability
+
+    # the deals behind each figure, read when asked for
+    if out.total.count:
+        out.drill.later("open", out.total.count, _ids(open_deals))
+    for figure, n in counts.items():
+        if not n:
+            continue
+        kind, _sep, key = figure.partition(":")
+        if kind == "stage":
+            playbook, stage = key.split(":", 1)
+            read = _ids(open_deals.filter(playbook=playbook, stage=stage))
+        elif kind == "buyer":
+            read = _ids(open_deals.filter(buyer_stage=key))
+        elif kind == "month":
+            first = _month_start(key)
+            read = _ids(
+                open_deals.filter(expected_close__gte=first, expected_close__lt=_next_month(first))
+            )
+        elif kind == "rep_open":
+            read = _ids(open_deals.filter(owner_id=int(key)))
+        elif kind == "code":
+            read = _alerted(
+                book, f"{key}/", lambda alerts, key=key: any(c == key for c, _s in alerts)
+            )
+        else:  # alerts:SEVERITY
+            read = _alerted(
+                book, f"/{key}", lambda alerts, key=key: any(s == key for _c, s in alerts)
+            )
+        out.drill.later(figure, n, read)
+    out.drill.later(
+        "at_risk",
+        at_risk_count,
+        _alerted(
+            book.filter(priority="A"),
+            "/high",
+            lambda alerts: any(s == "high" for _c, s in alerts),
+            order=("-amount", "id"),
+        ),
+    )
+    return out
+
+
+def _ids(deals):
+    """Read later: the ids of `deals` in the dashboard's order (by expected close)."""
+    return lambda: list(deals.order_by("expected_close", "id").values_list("pk", flat=True))
+
+
+def _alerted(book, text: str, test, order=("expected_close", "id")):
+    """Read later: the ids of the open deals of `book` whose alerts pass `test`, in
+    `order` (the kept rows narrowed to those whose alerts' text has `text`)."""
+
+    def read() -> list[int]:
+        rows = stored.summaries(
+            book.order_by(*order), ("pk",), where=Q(stored_assessment__alerts__contains=text)
+        )
+        return [pk for (pk,), summary in rows if test(summary.alerts)]
+
+    return read
+
+
+def _stalled_severity(alerts: tuple[tuple[str, str], ...]) -> str | None:
+    return next((severity for code, severity in alerts if code == "stalled"), None)
 
 
 def _stalled_order(
-    deals: list[tuple[int, tuple[str, str], dt.date, str]], now: dt.datetime, m
+    deals: list[tuple[int, tuple[str, str], dt.date, str, dt.datetime]], now: dt.datetime, m
 ) -> list[tuple[float, dt.date, int, int, int, str]]:
     """The stalled deals, most overdue first (days in stage ÷ healthy days, then the
     expected close): (order, close, id, days, healthy days, severity)."""
-    entered: dict[int, dt.datetime] = {}
-    ids = [d[0] for d in deals]
-    for start in range(0, len(ids), stored.CHUNK):
-        entered.update(
-            Opportunity.objects.filter(pk__in=ids[start : start + stored.CHUNK]).values_list(
-                "pk", "stage_entered_at"
-            )
-        )
     healthy: dict[tuple[str, str], int] = {}
     out = []
-    for pk, key, close, severity in deals:
-        if pk not in entered:
-            continue  # deleted since
+    for pk, key, close, severity, entered in deals:
         if key not in healthy:
             healthy[key] = m.playbooks[key[0]].stage(key[1]).healthy_dwell_days
-        days = max(0, (now - entered[pk]).days)
+        days = max(0, (now - entered).days)
         out.append((-days / healthy[key], close, pk, days, healthy[key], severity))
     out.sort()
     return out
@@ -777,9 +1043,10 @@ def _stalled_order(
 
 def _listed(
     stalled_found: list[tuple], at_risk_found: list[tuple]
-) -> tuple[list[StalledRow], list[AtRiskRow]]:
+) -> tuple[list[StalledRow], list[AtRiskRow], dict]:
     """The rows of the stalled and A-at-risk lists: their deals with account and owner,
-    and their assessment in full (the key-node items missing, the alerts' titles)."""
+    and their assessment in full (the key-node items missing, the alerts' titles); and
+    those assessments."""
     ids = list(dict.fromkeys([r[2] for r in stalled_found] + [r[1] for r in at_risk_found]))
     deals: dict[int, Opportunity] = {}
     found = {}
@@ -809,7 +1076,7 @@ def _listed(
         for _amount, pk in at_risk_found
         if pk in deals
     ]
-    return stalled, at_risk
+    return stalled, at_risk, found
 
 
 def _moment(text: str | None) -> dt.datetime | None:

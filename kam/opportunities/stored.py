@@ -157,33 +157,34 @@ def fingerprint() -> str:
 # --- reading and keeping ----------------------------------------------------------------------
 
 
-def summaries(deals, extra: tuple[str, ...] = ()) -> Iterator[tuple[tuple, Summary]]:
+def summaries(
+    deals, extra: tuple[str, ...] = (), where: Q | None = None
+) -> Iterator[tuple[tuple, Summary]]:
     """The open deals of the queryset `deals` in its order, each as (the values of the
     `extra` columns, its Summary), read CHUNK deals at a time. Kept rows that hold are
     used (whether one holds is decided in SQL); the others are computed (one round of
-    fact queries per chunk) and kept."""
+    fact queries per chunk) and kept. `where`: a condition on the kept rows that narrows
+    the deals read (the deals without a kept row that holds are read all the same)."""
     config = fingerprint()
     now = clock.now()
-    rows = (
-        deals.filter(status=Status.OPEN)
-        .annotate(_holds=_holds(config, now))
-        .values_list(
-            "pk",
-            "_holds",
-            "stored_assessment__probability",
-            "stored_assessment__alerts",
-            *extra,
-        )
-        .iterator(chunk_size=CHUNK)
-    )
+    rows = deals.filter(status=Status.OPEN).annotate(_holds=holds(config, now))
+    if where is not None:
+        rows = rows.filter(Q(_holds=False) | where)
+    rows = rows.values_list(
+        "pk",
+        "_holds",
+        "stored_assessment__probability",
+        "stored_assessment__alerts",
+        *extra,
+    ).iterator(chunk_size=CHUNK)
     while True:
         chunk = list(islice(rows, CHUNK))
         if not chunk:
             return
         found: dict[int, Summary] = {}
         stale: list[int] = []
-        for pk, holds, probability, alerts, *_rest in chunk:
-            if holds:
+        for pk, held, probability, alerts, *_rest in chunk:
+            if held:
                 found[pk] = Summary(probability, decode(alerts))
             else:
                 stale.append(pk)
@@ -195,7 +196,7 @@ def summaries(deals, extra: tuple[str, ...] = ()) -> Iterator[tuple[tuple, Summa
                 yield row[4:], summary
 
 
-def _holds(config: str, now: dt.datetime) -> Case:
+def holds(config: str, now: dt.datetime) -> Case:
     """SQL: the deal's kept row holds (same revision and methodology, in its time)."""
     return Case(
         When(
@@ -210,10 +211,25 @@ def _holds(config: str, now: dt.datetime) -> Case:
     )
 
 
+# What `assess_rows` takes: a deal's DEAL_COLUMNS and then its revision.
+ROW_COLUMNS = (*DEAL_COLUMNS, "facts_revision__rev")
+
+
 def _compute(ids: list[int], config: str, now: dt.datetime) -> dict[int, Summary]:
     """Assess the deals `ids`, keep and return them. Their revision is read with them,
     before their facts."""
-    rows = Opportunity.objects.filter(pk__in=ids).values_list(*DEAL_COLUMNS, "facts_revision__rev")
+    out, keep = assess_rows(
+        Opportunity.objects.filter(pk__in=ids).values_list(*ROW_COLUMNS), config, now
+    )
+    _keep(keep)
+    return out
+
+
+def assess_rows(
+    rows, config: str, now: dt.datetime
+) -> tuple[dict[int, Summary], list[StoredAssessment]]:
+    """Assess the deals of `rows` (each its ROW_COLUMNS, read before its facts): their
+    Summary, and the rows that keep them (for `keep`)."""
     deals, revisions = [], {}
     for row in rows:
         deals.append(_Deal(*row[:_N]))
@@ -244,8 +260,13 @@ def _compute(ids: list[int], config: str, now: dt.datetime) -> dict[int, Summary
                     alerts=encode(summary.alerts),
                 )
             )
-    _keep(keep)
-    return out
+    return out, keep
+
+
+def keep(rows: list[StoredAssessment]) -> None:
+    """Store the rows `assess_rows` made, in chunks (best effort, as `_keep`)."""
+    for start in range(0, len(rows), CHUNK):
+        _keep(rows[start : start + CHUNK])
 
 
 def _keep(rows: list[StoredAssessment]) -> None:

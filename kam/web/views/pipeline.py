@@ -232,7 +232,7 @@ def dashboard_context(form: PipelineFilterForm, report: Pipeline) -> dict:
             "code": code,
             "name": alert_name(code),
             "count": n,
-            "deals": len(report.drill.get(f"code:{code}", [])),
+            "deals": report.drill.count(f"code:{code}"),
             "width": round(100 * n / most) if most else 0,
         }
         for code, n in alerts["by_code"].items()
@@ -242,7 +242,7 @@ def dashboard_context(form: PipelineFilterForm, report: Pipeline) -> dict:
             "severity": s,
             "name": SEVERITY_NAMES.get(s, s),
             "count": n,
-            "deals": len(report.drill.get(f"alerts:{s}", [])),
+            "deals": report.drill.count(f"alerts:{s}"),
         }
         for s, n in alerts["by_severity"].items()
     ]
@@ -250,7 +250,7 @@ def dashboard_context(form: PipelineFilterForm, report: Pipeline) -> dict:
         dict(r, weighted_text=compact(r["open"]["weighted"])) for r in body["progress"]["by_rep"]
     ]
     win = body["win_rate"]
-    forced_deals = len(report.drill.get("forced", []))
+    forced_deals = report.drill.count("forced")
     return {
         "form": form,
         "errors": form.messages(),
