@@ -779,6 +779,10 @@ class Probabilities:
         for pk, summary in found.items():
             self._known[pk] = summary.probability
 
+    def remember(self, pk: int, probability: int) -> None:
+        """A probability the report computed itself (not to be read again)."""
+        self._known[pk] = probability
+
     def get(self, pk: int, default=None):
         self.load([pk])
         found = self._known.get(pk)
@@ -897,25 +901,28 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
     stale = list(deals.filter(_holds=False).values_list(*_STALE_COLUMNS))
     stale_stalled: list[tuple] = []
     stale_at_risk: list[tuple[Decimal, int]] = []
-    if stale:
-        found_now, out.keep = stored.assess_rows(stale, config, now)
-        for row in stale:
-            pk, playbook, stage, buyer_stage = row[:4]
-            priority, entered, close = row[5:8]
-            amount, owner_id = row[-2:]
-            summary = found_now[pk]
-            out.probabilities._known[pk] = summary.probability
-            weighted = _weighted(amount, summary.probability)
-            add(playbook, stage, buyer_stage, close, 1, amount, weighted)
-            add_owner(owner_id, 1, amount, weighted)
-            text = stored.encode(summary.alerts)
-            combinations[text][0] += 1
-            combinations[text][1] += priority == "A"
-            severity = _stalled_severity(summary.alerts)
-            if severity is not None:
-                stale_stalled.append((pk, (playbook, stage), close, severity, entered))
-            if priority == "A" and any(s == "high" for _c, s in summary.alerts):
-                stale_at_risk.append((-amount, pk))
+    found_now: dict[int, stored.Summary] = {}
+    for start in range(0, len(stale), stored.CHUNK):  # one round of fact queries each
+        found, keep = stored.assess_rows(stale[start : start + stored.CHUNK], config, now)
+        found_now.update(found)
+        out.keep += keep
+    for row in stale:
+        pk, playbook, stage, buyer_stage = row[:4]
+        priority, entered, close = row[5:8]
+        amount, owner_id = row[-2:]
+        summary = found_now[pk]
+        out.probabilities.remember(pk, summary.probability)
+        weighted = _weighted(amount, summary.probability)
+        add(playbook, stage, buyer_stage, close, 1, amount, weighted)
+        add_owner(owner_id, 1, amount, weighted)
+        text = stored.encode(summary.alerts)
+        combinations[text][0] += 1
+        combinations[text][1] += priority == "A"
+        severity = _stalled_severity(summary.alerts)
+        if severity is not None:
+            stale_stalled.append((pk, (playbook, stage), close, severity, entered))
+        if priority == "A" and any(s == "high" for _c, s in summary.alerts):
+            stale_at_risk.append((-amount, pk))
 
     # the alerts, counted from their combinations
     at_risk_count = 0
@@ -960,7 +967,7 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
     # + 10: the listed deals, assessed in full
     out.stalled, out.at_risk, assessed = _listed(stalled_found[:listed], at_risk_found[:listed])
     for pk, found in assessed.items():
-        out.probabilities._known[pk] = found.probability
+        out.probabilities.remember(pk, found.probability)
 
     # the deals behind each figure, read when asked for
     if out.total.count:

@@ -170,3 +170,15 @@ def _trigger(
             f"CREATE TRIGGER {name} AFTER {event} ON {table} FOR EACH ROW{when} BEGIN {body}END"
         ]
     raise NotImplementedError(f"KAM runs on SQLite or PostgreSQL, not {vendor}")
+
+
+def install(apps, schema_editor) -> None:
+    """A migration's RunPython: create every trigger on this database."""
+    for statement in create_sql(schema_editor.connection.vendor):
+        schema_editor.execute(statement, params=None)
+
+
+def uninstall(apps, schema_editor) -> None:
+    """A migration's RunPython: drop every trigger."""
+    for statement in drop_sql(schema_editor.connection.vendor):
+        schema_editor.execute(statement, params=None)

@@ -6,16 +6,6 @@ from django.db import migrations, models
 from kam.opportunities import triggers
 
 
-def create_triggers(apps, schema_editor):
-    for statement in triggers.create_sql(schema_editor.connection.vendor):
-        schema_editor.execute(statement, params=None)
-
-
-def drop_triggers(apps, schema_editor):
-    for statement in triggers.drop_sql(schema_editor.connection.vendor):
-        schema_editor.execute(statement, params=None)
-
-
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -46,5 +36,5 @@ class Migration(migrations.Migration):
                 ('alerts', models.TextField(blank=True, default='')),
             ],
         ),
-        migrations.RunPython(create_triggers, drop_triggers),
+        migrations.RunPython(triggers.install, triggers.uninstall),
     ]

@@ -10,23 +10,13 @@ import kam.opportunities.models
 from kam.opportunities import triggers
 
 
-def create_triggers(apps, schema_editor):
-    for statement in triggers.create_sql(schema_editor.connection.vendor):
-        schema_editor.execute(statement, params=None)
-
-
-def drop_triggers(apps, schema_editor):
-    for statement in triggers.drop_sql(schema_editor.connection.vendor):
-        schema_editor.execute(statement, params=None)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("opportunities", "0007_status_closed_index"),
     ]
 
     operations = [
-        migrations.RunPython(drop_triggers, create_triggers),
+        migrations.RunPython(triggers.uninstall, triggers.install),
         migrations.AlterField(
             model_name="factsrevision",
             name="opportunity",
@@ -51,7 +41,7 @@ class Migration(migrations.Migration):
                 to="opportunities.opportunity",
             ),
         ),
-        migrations.RunPython(create_triggers, drop_triggers),
+        migrations.RunPython(triggers.install, triggers.uninstall),
         migrations.AddIndex(
             model_name="forcedmove",
             index=models.Index(fields=["at"], name="forcedmove_at"),
