@@ -191,6 +191,21 @@ def month_of(column: str) -> str:
     return f"strftime('%%Y-%%m', {column})"
 
 
+def json_text(column: str, key: str) -> str:
+    """SQL: the text under `key` of a JSON column, on SQLite and PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return f"({column} ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def whole_days(until: str, since: str) -> str:
+    """SQL: the whole days from the moment `since` (a column or ISO text) to `until`,
+    never below 0, on SQLite and PostgreSQL."""
+    if connection.vendor == "postgresql":
+        return f"GREATEST(0, FLOOR(EXTRACT(EPOCH FROM ({until} - ({since})::timestamptz)) / 86400))"
+    return f"MAX(0, CAST(julianday({until}) - julianday({since}) AS INTEGER))"
+
+
 def fetch(sql: str, params: list | tuple = ()) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -1,5 +1,6 @@
 """Small database chores: statistics after the bulk loaders (demo, import, restore),
-and reads that see one moment of the database (the dashboard)."""
+reads that see one moment of the database (the dashboard), and the whole days between
+two moments, counted by the database."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
+from django.db.models import Func, IntegerField
 
 # SQLite: a table is analysed again once it holds this many times the rows it held when
 # last analysed (and at least SQLITE_GROWN_MIN more).
@@ -104,3 +106,39 @@ def one_moment() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("COMMIT")  # reads only: ends the read transaction
+
+
+class WholeDays(Func):
+    """SQL: the whole days from `since` to `until` — two moments, as datetime columns or
+    as ISO text (an event's JSON) — floored as Python's `timedelta.days` and never below
+    0; NULL when either is NULL. The dashboard's stage and cycle durations, grouped by
+    the database instead of read deal by deal.
+
+    SQLite counts from julianday() rounded to the millisecond (a difference within a
+    millisecond of a whole day may fall on the other side of it); PostgreSQL counts
+    exactly. The text must be a moment PostgreSQL can read (`audit.jsonable` writes
+    ISO 8601)."""
+
+    arity = 2
+    output_field = IntegerField()
+
+    def _parts(self, compiler, connection):
+        (until, until_params), (since, since_params) = (
+            compiler.compile(e) for e in self.get_source_expressions()
+        )
+        return until, since, (*until_params, *since_params)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        until, since, params = self._parts(compiler, connection)
+        ms = f"CAST(ROUND((julianday({until}) - julianday({since})) * 86400000) AS INTEGER)"
+        return f"MAX(0, {ms} / 86400000)", params  # NULL in, NULL out
+
+    def as_postgresql(self, compiler, connection, **extra):
+        until, since, params = self._parts(compiler, connection)
+        seconds = f"EXTRACT(EPOCH FROM (({until})::timestamptz - ({since})::timestamptz))"
+        # GREATEST skips NULLs: keep a NULL NULL
+        return (
+            f"CASE WHEN ({until}) IS NULL OR ({since}) IS NULL THEN NULL "
+            f"ELSE GREATEST(0, FLOOR({seconds} / 86400))::integer END",
+            (*params, *params),
+        )

@@ -38,13 +38,15 @@ test_pipeline.py counts them). The open deals are counted and summed in SQL over
 kept assessments (kam/opportunities/stored.py): two grouped queries, by stage, buyer
 stage and expected close, and by owner and combination of alerts; the few deals whose
 kept assessment no longer holds are read and assessed here and added one by one. The
-period's figures are aggregated in SQL too, where they can be (progress sums), or read
-once (stage advances, deals closed). Every query reads the same moment of the database
+period's figures are grouped in SQL too: the buyer-stage moves summed per deal, the
+stage advances by stage, whole days in it (`kam.core.db.WholeDays`) and owner, the deals
+closed by outcome, stage and owner and the won by days from creation — medians come
+from those counts. Every query reads the same moment of the database
 (`kam.core.db.one_moment`), so the figures add up while others write.
 
 `drill[figure]` holds the ids of the deals behind every number, so the dashboard can
-list them (`deal_ids_behind`): the period's as lists, the open deals' read when asked
-for (`Drill`; `drill.count(figure)` without reading them)."""
+list them (`deal_ids_behind`): the buyer-stage moves' and forced moves' as lists, the
+others read when asked for (`Drill`; `drill.count(figure)` without reading them)."""
 
 from __future__ import annotations
 
@@ -61,8 +63,10 @@ from django.db.models import (
     BigIntegerField,
     Case,
     Count,
+    DateTimeField,
     ExpressionWrapper,
     F,
+    FloatField,
     IntegerField,
     OuterRef,
     Q,
@@ -75,11 +79,10 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Round, TruncMonth
 from django.db.models.lookups import GreaterThan, LessThan
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from kam.core import clock
-from kam.core.db import one_moment
+from kam.core.db import WholeDays, one_moment
 from kam.core.errors import ValidationFailed
 from kam.core.models import Event
 from kam.core.periods import Period, dates_period, named_period, quarter_of
@@ -186,6 +189,42 @@ def parse_filters(
 
 
 @dataclass
+class Days:
+    """Durations in whole days, as how many took each (the database counts them)."""
+
+    counts: dict[int, int] = field(default_factory=dict)
+
+    def add(self, days: int, n: int = 1) -> None:
+        self.counts[days] = self.counts.get(days, 0) + n
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def sorted(self) -> list[int]:
+        return [d for d in sorted(self.counts) for _i in range(self.counts[d])]
+
+    @property
+    def median(self) -> float | None:
+        """As statistics.median of the durations: the middle one, or the mean of the
+        middle two."""
+        n = len(self)
+        if not n:
+            return None
+        wanted, found, seen = {(n - 1) // 2, n // 2}, [], 0
+        for days in sorted(self.counts):
+            seen += self.counts[days]
+            while wanted and min(wanted) < seen:
+                wanted.discard(min(wanted))
+                found.append(days)
+        return float(statistics.fmean(found))
+
+    @property
+    def mean(self) -> float | None:
+        n = len(self)
+        return round(sum(d * k for d, k in self.counts.items()) / n, 1) if n else None
+
+
+@dataclass
 class Bucket:
     """Open deals counted three ways."""
 
@@ -275,7 +314,7 @@ class ConversionRow:
     advanced: int = 0
     forced: int = 0
     dropped: int = 0
-    days: list[int] = field(default_factory=list)
+    days: Days = field(default_factory=lambda: Days())
 
     @property
     def exits(self) -> int:
@@ -287,7 +326,7 @@ class ConversionRow:
 
     @property
     def median_days(self) -> float | None:
-        return float(statistics.median(self.days)) if self.days else None
+        return self.days.median
 
 
 @dataclass
@@ -315,15 +354,15 @@ class Outcomes:
 
 @dataclass
 class Cycle:
-    days: list[int] = field(default_factory=list)
+    days: Days = field(default_factory=lambda: Days())  # from creation to the win
 
     @property
     def median(self) -> float | None:
-        return float(statistics.median(self.days)) if self.days else None
+        return self.days.median
 
     @property
     def mean(self) -> float | None:
-        return round(statistics.fmean(self.days), 1) if self.days else None
+        return self.days.mean
 
 
 @dataclass
@@ -435,7 +474,7 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
     # 4–6 (+ 9 when kept assessments no longer hold, + 10 for the listed deals): the open
     # deals, counted in SQL over their kept assessments (kam/opportunities/stored.py).
     open_part = _open_deals(book, stage_rows, buyer, now, listed)
-    drill = open_part.drill.lists
+    drill = open_part.drill
     reps = open_part.reps
     months = open_part.months
     # The stages of the playbooks in use (of every playbook on an empty book).
@@ -522,12 +561,12 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
     progress.sort(key=lambda mv: (-mv.net, -mv.forward, mv.opportunity.name, mv.opportunity.pk))
     for mv in progress:
         if mv.net > 0:
-            drill["progress"].append(mv.opportunity.pk)
-            drill[f"rep_progress:{mv.opportunity.owner_id}"].append(mv.opportunity.pk)
+            drill.lists["progress"].append(mv.opportunity.pk)
+            drill.lists[f"rep_progress:{mv.opportunity.owner_id}"].append(mv.opportunity.pk)
         if mv.back:
-            drill["moved_back"].append(mv.opportunity.pk)
+            drill.lists["moved_back"].append(mv.opportunity.pk)
 
-    # 1: our stage advances in the period (conversion, median days, per rep).
+    # the stages a deal leaves by advancing or being dropped
     conversion: dict[tuple[str, str], ConversionRow] = {}
     for key in books:
         playbook = m.playbooks[key]
@@ -537,83 +576,93 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
             )
             if stage.wins:
                 break
-    owner_of = Opportunity.objects.filter(pk=OuterRef("opportunity_id"))
-    advances = (
-        _of_book(
-            Event.objects.filter(
-                entity="opportunity", action__in=ADVANCE_ACTIONS, at__gte=lo, at__lt=hi
-            ),
-            "opportunity_id",
-            book,
-        )
-        .annotate(
-            playbook=Subquery(owner_of.values("playbook")[:1]),
-            owner_id=Subquery(owner_of.values("owner_id")[:1]),
-            # as text (->>), not decoded from JSON per event
-            stage_before=KT("before__stage"),
-            entered_before=KT("before__stage_entered_at"),
-        )
-        .values_list(
-            "opportunity_id",
-            "action",
-            "playbook",
-            "owner_id",
-            "stage_before",
-            "entered_before",
-            "at",
-        )
-    )
-    advanced_by: dict[int, set[int]] = defaultdict(set)
-    for pk, action, playbook, owner_id, stage, entered, at in advances:
-        if playbook is None:
-            continue  # a deal deleted since
-        if pk not in advanced_by[owner_id]:
-            advanced_by[owner_id].add(pk)
-            drill[f"rep_advances:{owner_id}"].append(pk)
-        rep = reps.get(owner_id)
-        if rep is not None:
-            rep.seller_advances += 1
-        else:
-            reps[owner_id] = RepRow(user=None, seller_advances=1)  # filled in below
-        row = conversion.get((playbook, stage))
+    # 2: our stage advances in the period (conversion, median days, per rep), counted in
+    # SQL: by stage and days in it, and by owner.
+    advances = _advances(book, lo, hi)
+    for playbook, stage, days, n, forced_n in advances.values_list(
+        "_playbook", "_stage", "_days"
+    ).annotate(n=Count("id"), forced=Sum(Case(When(action="force_advanced", then=1), default=0))):
+        row = conversion.get((playbook, stage))  # None: a deal deleted since, a stage gone
         if row is None:
             continue
-        row.advanced += 1
-        row.forced += action == "force_advanced"
-        drill[f"advanced:{playbook}:{stage}"].append(pk)
-        since = _moment(entered)
-        if since is not None:
-            row.days.append(max(0, (at - since).days))
+        row.advanced += n
+        row.forced += forced_n
+        if days is not None:
+            row.days.add(days, n)
+    for (playbook, stage), row in conversion.items():
+        if row.advanced:
+            drill.later(
+                f"advanced:{playbook}:{stage}",
+                row.advanced,
+                _event_deals(advances.filter(_playbook=playbook, before__stage=stage)),
+            )
+    for owner_id, n, deals in (
+        advances.filter(_owner__isnull=False)
+        .values_list("_owner")
+        .annotate(n=Count("id"), deals=Count("opportunity_id", distinct=True))
+    ):
+        reps.setdefault(owner_id, RepRow(user=None)).seller_advances += n  # user: below
+        drill.later(
+            f"rep_advances:{owner_id}",
+            deals,
+            _event_deals(advances.filter(_owner=owner_id), once=True),
+        )
 
-    # 1: the deals closed in the period (win rate, cycle length, drops per stage).
+    # 2: the deals closed in the period (win rate, cycle length, drops per stage), counted
+    # in SQL: by outcome, stage and owner, and the won by days from creation.
     outcomes = Outcomes()
     cycle = Cycle()
-    closed = book.filter(status__in=CLOSED, closed_at__gte=lo, closed_at__lt=hi).values_list(
-        "pk", "status", "playbook", "stage", "owner_id", "amount", "created_at", "closed_at"
-    )
-    for pk, status, playbook, stage, owner_id, amount, created, closed_at in closed.order_by(
-        "closed_at", "pk"
+    closed = book.filter(status__in=CLOSED, closed_at__gte=lo, closed_at__lt=hi)
+    for status, playbook, stage, owner_id, n, cents in (
+        closed.annotate(_owner=_unindexed("owner_id"))
+        .values_list("status", "playbook", "stage", "_owner")
+        .annotate(n=Count("pk"), cents=Sum(_CENTS))
     ):
-        drill[status].append(pk)
+        amount = _fen(cents)
         if status == Status.WON:
-            outcomes.won += 1
+            outcomes.won += n
             outcomes.won_amount += amount
-            cycle.days.append(max(0, (closed_at - created).days))
             rep = reps.setdefault(owner_id, RepRow(user=None))
-            rep.won_count += 1
+            rep.won_count += n
             rep.won_amount += amount
-            drill[f"rep_won:{owner_id}"].append(pk)
+            continue
+        if status == Status.LOST:
+            outcomes.lost += n
+            outcomes.lost_amount += amount
         else:
-            if status == Status.LOST:
-                outcomes.lost += 1
-                outcomes.lost_amount += amount
-            else:
-                outcomes.abandoned += 1
-                outcomes.abandoned_amount += amount
-            row = conversion.get((playbook, stage))
-            if row is not None:
-                row.dropped += 1
-                drill[f"dropped:{playbook}:{stage}"].append(pk)
+            outcomes.abandoned += n
+            outcomes.abandoned_amount += amount
+        row = conversion.get((playbook, stage))
+        if row is not None:
+            row.dropped += n
+    for days, n in (
+        closed.filter(status=Status.WON)
+        .values_list(WholeDays("closed_at", "created_at"))
+        .annotate(n=Count("pk"))
+    ):
+        cycle.days.add(days, n)
+    in_order = closed.order_by("closed_at", "pk")
+    for status, n in (
+        (Status.WON, outcomes.won),
+        (Status.LOST, outcomes.lost),
+        (Status.ABANDONED, outcomes.abandoned),
+    ):
+        if n:
+            drill.later(status, n, _pks(in_order.filter(status=status)))
+    for owner_id, rep in reps.items():
+        if rep.won_count:
+            drill.later(
+                f"rep_won:{owner_id}",
+                rep.won_count,
+                _pks(in_order.filter(status=Status.WON, owner_id=owner_id)),
+            )
+    for (playbook, stage), row in conversion.items():
+        if row.dropped:
+            drill.later(
+                f"dropped:{playbook}:{stage}",
+                row.dropped,
+                _pks(in_order.filter(status__in=DROPPED, playbook=playbook, stage=stage)),
+            )
 
     # 1: forced moves made in the period.
     forced = []
@@ -636,8 +685,8 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
             )
             still = [r.label for r in unmet]
         forced.append(ForcedRow(move, still))
-        if move.opportunity_id not in drill["forced"]:
-            drill["forced"].append(move.opportunity_id)
+        if move.opportunity_id not in drill.lists["forced"]:
+            drill.lists["forced"].append(move.opportunity_id)
 
     # 0–1: the win probabilities of the open deals among the progress and the forced moves
     open_part.probabilities.load(
@@ -713,9 +762,10 @@ def _fen(cents) -> Decimal:
 
 class Drill(Mapping):
     """The ids of the deals behind each figure, in the order the dashboard lists them.
-    The period's figures are lists made with the report; the open deals' (hundreds of
-    thousands of ids in a large book) are read when asked for, and `count` tells their
-    size without reading them. They are read as of the report's moment `now`."""
+    Those of the buyer-stage moves and forced moves are lists made with the report
+    (`lists`); the others (hundreds of thousands of ids in a large book) are read when
+    asked for (`later`), and `count` tells their size without reading them. They are
+    read as of the report's moment `now`."""
 
     def __init__(self, now: dt.datetime) -> None:
         self.now = now
@@ -884,10 +934,7 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
     for r in (
         held.annotate(
             _a=Case(When(priority="A", then=1), default=0, output_field=IntegerField()),
-            # grouped by owner_id + 0, not owner_id: SQLite would walk the owner index to
-            # have the groups in order, reading the whole table (1.9 s instead of 1.0 s
-            # over 300,000 open deals of 1,000,000)
-            _owner=ExpressionWrapper(F("owner_id") + 0, output_field=BigIntegerField()),
+            _owner=_unindexed("owner_id"),
         )
         .values("_owner", "stored_assessment__alerts", "_a")
         .annotate(**_MEASURES)
@@ -941,18 +988,21 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
         if "high" in severities:
             at_risk_count += a_deals
 
-    # 1: the stalled deals, most overdue first
-    stalled_deals = stale_stalled
-    for pk, playbook, stage, close, entered, text in held.filter(
-        stored_assessment__alerts__contains="stalled/"
-    ).values_list(
-        "pk", "playbook", "stage", "expected_close", "stage_entered_at", "stored_assessment__alerts"
-    ):
-        severity = _stalled_severity(stored.decode(text))
-        if severity is not None:
-            stalled_deals.append((pk, (playbook, stage), close, severity, entered))
-    stalled_found = _stalled_order(stalled_deals, now, m)
-    out.drill.lists["stalled"] = [r[2] for r in stalled_found]
+    # 1: the first `listed` stalled deals, most overdue first, ordered in SQL (and those
+    # whose kept assessment did not hold, put in place here)
+    overdue = _overdue(now, m)
+    stalled_found = sorted(
+        [
+            (-days / healthy, close, pk, days, healthy, _stalled_severity(stored.decode(text)))
+            for pk, close, days, healthy, text in held.filter(_STALLED)
+            .annotate(**overdue)
+            .order_by(*_MOST_OVERDUE)
+            .values_list("pk", "expected_close", "_days", "_healthy", "stored_assessment__alerts")[
+                :listed
+            ]
+        ]
+        + _stalled_order(stale_stalled, now, m)
+    )[:listed]
     # 1: the A deals at risk, largest first
     at_risk_deals = held.filter(priority="A", stored_assessment__alerts__contains="/high")
     at_risk_found = sorted(
@@ -998,6 +1048,16 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
             )
         out.drill.later(figure, n, read)
     out.drill.later(
+        "stalled",
+        counts.get("code:stalled", 0),
+        _alerted(
+            book.annotate(**overdue),
+            "stalled/",
+            lambda alerts: _stalled_severity(alerts) is not None,
+            order=_MOST_OVERDUE,
+        ),
+    )
+    out.drill.later(
         "at_risk",
         at_risk_count,
         _alerted(
@@ -1008,6 +1068,45 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
         ),
     )
     return out
+
+
+def _advances(book, lo: dt.datetime, hi: dt.datetime):
+    """The events of our stage advances (plain and forced) in [lo, hi) of the deals of
+    `book`, with the deal's playbook and owner (None: the deal was deleted since), the
+    stage left and the whole days spent in it."""
+    deal = Opportunity.objects.filter(pk=OuterRef("opportunity_id")).order_by()  # one row
+    events = Event.objects.filter(
+        entity="opportunity", action__in=ADVANCE_ACTIONS, at__gte=lo, at__lt=hi
+    )
+    return _of_book(events, "opportunity_id", book).annotate(
+        _playbook=Subquery(deal.values("playbook")[:1]),
+        _owner=Subquery(deal.values("owner_id")[:1]),
+        _stage=KT("before__stage"),  # as text (->>), not decoded from JSON per event
+        _days=WholeDays("at", KT("before__stage_entered_at")),
+    )
+
+
+def _event_deals(events, *, once: bool = False):
+    """Read later: the deals of `events`, in the order of the events (each deal once
+    when `once`)."""
+
+    def read() -> list[int]:
+        ids = list(events.order_by("at", "id").values_list("opportunity_id", flat=True))
+        return list(dict.fromkeys(ids)) if once else ids
+
+    return read
+
+
+def _pks(deals):
+    """Read later: the ids of `deals`, in their order."""
+    return lambda: list(deals.values_list("pk", flat=True))
+
+
+def _unindexed(column: str) -> ExpressionWrapper:
+    """`column` + 0: the same value, grouped without the column's index. SQLite would
+    walk the index to have the groups in order, reading the whole table (1.9 s instead
+    of 1.0 s over the 300,000 open deals of 1,000,000)."""
+    return ExpressionWrapper(F(column) + 0, output_field=BigIntegerField())
 
 
 def _ids(deals):
@@ -1026,6 +1125,37 @@ def _alerted(book, text: str, test, order=("expected_close", "id")):
         return [pk for (pk,), summary in rows if test(summary.alerts)]
 
     return read
+
+
+# The kept alerts hold the stalled alert (a code is followed by /severity, and codes are
+# separated by a space).
+_STALLED = Q(stored_assessment__alerts__startswith="stalled/") | Q(
+    stored_assessment__alerts__contains=" stalled/"
+)
+_MOST_OVERDUE = ("-_overdue", "expected_close", "id")
+
+
+def _overdue(now: dt.datetime, m) -> dict[str, Any]:
+    """Annotations: the whole days a deal has been in its stage at `now` (`_days`), the
+    stage's healthy days (`_healthy`) and how many times those it has been there
+    (`_overdue`, a float as `_stalled_order` divides)."""
+    healthy = Case(
+        *[
+            When(playbook=key, stage=stage.key, then=Value(stage.healthy_dwell_days))
+            for key, playbook in m.playbooks.items()
+            for stage in playbook.stages
+        ],
+        default=None,
+        output_field=IntegerField(),
+    )
+    days = WholeDays(Value(now, output_field=DateTimeField()), "stage_entered_at")
+    return {
+        "_days": days,
+        "_healthy": healthy,
+        "_overdue": ExpressionWrapper(
+            Cast(days, FloatField()) / healthy, output_field=FloatField()
+        ),
+    }
 
 
 def _stalled_severity(alerts: tuple[tuple[str, str], ...]) -> str | None:
@@ -1084,16 +1214,6 @@ def _listed(
         if pk in deals
     ]
     return stalled, at_risk, found
-
-
-def _moment(text: str | None) -> dt.datetime | None:
-    """An ISO moment from an event's JSON (as audit.jsonable wrote it), or None."""
-    if not isinstance(text, str):
-        return None
-    try:
-        return dt.datetime.fromisoformat(text)
-    except ValueError:
-        return parse_datetime(text)
 
 
 def _playbooks_default_first() -> list[str]:

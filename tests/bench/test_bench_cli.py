@@ -104,7 +104,9 @@ def test_run_only_dashboard_prints_a_ratio_per_user(loaded, db, capsys):
         re.MULTILINE,
     )
     assert lines == ["mgr01", "admin"]
-    assert printed.count("counts and amounts by stage, buyer stage and month: agree") == 2
+    assert printed.count(
+        "counts and amounts by stage, buyer stage and month, advances, outcomes: agree"
+    ) == 2
     assert "== summary ==" in printed
 
 

@@ -1,9 +1,13 @@
-"""refresh_statistics: after a bulk load the planner has statistics for the tables."""
+"""refresh_statistics: after a bulk load the planner has statistics for the tables;
+one_moment: reads that see one moment; WholeDays: whole days counted by the database."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import connection
+from django.db.models import Value
 
 from kam.core.db import refresh_statistics
 
@@ -120,3 +124,51 @@ def test_one_moment_reads_the_database_as_it_was_at_its_first_query(world):
     assert User.objects.count() == before + 1
     another("moment_2")
     assert User.objects.count() == before + 2
+
+
+AT = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize(
+    ("since", "days"),
+    [
+        ("2026-03-01T10:00:00+00:00", 9),  # nine days to the second
+        ("2026-03-01T10:00:00.001000+00:00", 8),  # a millisecond short of nine
+        ("2026-03-01T09:59:59.999000+00:00", 9),
+        ("2026-03-01T18:00:00+08:00", 9),  # 10:00 UTC, in Beijing's time
+        ("2026-03-10T10:00:00+00:00", 0),
+        ("2026-03-12T10:00:00+00:00", 0),  # after `until`: never below 0
+        (None, None),  # JSON null
+        ("", None),  # the key missing
+    ],
+)
+@pytest.mark.django_db
+def test_whole_days_counts_as_python_does(since, days):
+    # The dashboard counts days in a stage (an event's time minus the ISO text in its
+    # JSON) and cycle days (two datetime columns) in SQL: the same whole days as
+    # max(0, (until - since).days) in Python, NULL where there is no moment.
+    from django.db.models.fields.json import KT
+
+    from kam.core.db import WholeDays
+    from kam.core.models import Event
+
+    before = {} if since == "" else {"stage_entered_at": since}
+    event = Event.objects.create(
+        at=AT, entity="opportunity", entity_id=1, action="advanced", before=before
+    )
+    found = (
+        Event.objects.filter(pk=event.pk)
+        .annotate(d=WholeDays("at", KT("before__stage_entered_at")))
+        .values_list("d", flat=True)
+        .get()
+    )
+    assert found == days
+    if days is not None:
+        assert max(0, (AT - dt.datetime.fromisoformat(since)).days) == days
+        # and between two datetime columns
+        assert (
+            Event.objects.filter(pk=event.pk)
+            .annotate(d=WholeDays("at", Value(dt.datetime.fromisoformat(since))))
+            .values_list("d", flat=True)
+            .get()
+        ) == days

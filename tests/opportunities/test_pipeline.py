@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import translation
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kam.accounts.services import account_create
 from kam.core import clock
@@ -359,7 +361,7 @@ def test_an_empty_book_counts_zero_everywhere(world, viewer, people):
     assert r.alerts_by_severity == NO_ALERTS and r.alerts_by_code == {}
     assert conversion(r) == ZERO_CONVERSION
     assert outcomes(r) == NO_OUTCOMES
-    assert (r.cycle.days, r.cycle.median, r.cycle.mean) == ([], None, None)
+    assert (r.cycle.days.sorted(), r.cycle.median, r.cycle.mean) == ([], None, None)
     assert "open" not in r.drill and r.drill.count("open") == 0
     assert r.drill == {"stalled": [], "at_risk": []}
     # every selling person in view has a row of zeros (an admin sells nothing)
@@ -433,7 +435,7 @@ def test_a_single_deal_in_every_figure(world, solo):
     assert r.alerts_by_severity == NO_ALERTS and r.alerts_by_code == {}
     assert conversion(r) == ZERO_CONVERSION
     assert outcomes(r) == NO_OUTCOMES
-    assert (r.cycle.days, r.cycle.median, r.cycle.mean) == ([], None, None)
+    assert (r.cycle.days.sorted(), r.cycle.median, r.cycle.mean) == ([], None, None)
     a = world.rep_a.pk
     assert r.drill == {
         "open": [solo],
@@ -743,7 +745,7 @@ def test_the_books_win_rate_and_cycle(world, ids):
     # outside. By count 2 ÷ 4 = 0.5; by amount 260 000 ÷ 400 000 = 0.65.
     assert outcomes(r) == ((2, 1, 1, 4), ("260000.00", "90000.00", "50000.00"), (0.5, 0.65))
     # cycle from creation to the win: C2 87 days, A4 183 days → median (87 + 183) / 2
-    assert (r.cycle.days, r.cycle.median, r.cycle.mean) == ([87, 183], 135.0, 135.0)
+    assert (r.cycle.days.sorted(), r.cycle.median, r.cycle.mean) == ([87, 183], 135.0, 135.0)
     assert r.drill["won"] == [ids["C2"], ids["A4"]]
     assert r.drill["lost"] == [ids["C3"]]
     assert r.drill["abandoned"] == [ids["A5"]]
@@ -818,7 +820,7 @@ def test_the_year_2026(world, ids):
     assert outcomes(r) == ((3, 1, 1, 5), ("290000.00", "90000.00", "50000.00"), (0.6, 0.6744))
     # cycle: A6 152 days (1 May 10:00 → 30 Sep 23:59:59), C2 87, A4 183 → median 152,
     # mean 422 / 3 = 140.67 → 140.7
-    assert (r.cycle.days, r.cycle.median, r.cycle.mean) == ([152, 87, 183], 152.0, 140.7)
+    assert (r.cycle.days.sorted(), r.cycle.median, r.cycle.mean) == ([87, 152, 183], 152.0, 140.7)
     # S6 negotiation: A6 after 152 days and A4 after 183 → median 167.5
     assert conversion(r)[4] == (S6, "negotiation", 2, 0, 0, 1.0, 167.5)
     # the forecast now starts at the period's first month with data: A6's win in 2026-09,
@@ -846,7 +848,7 @@ def test_the_default_period_is_this_quarter(world, ids):
     assert moves(r) == [(ids["C1"], 1, 1, 0, 1, "criteria", "evaluation")]
     assert progress(r) == (1, 1, 0, 0)
     assert outcomes(r) == ((1, 0, 0, 1), ("40000.00", "0.00", "0.00"), (1.0, 1.0))
-    assert (r.cycle.days, r.cycle.median, r.cycle.mean) == ([35], 35.0, 35.0)
+    assert (r.cycle.days.sorted(), r.cycle.median, r.cycle.mean) == ([35], 35.0, 35.0)
     assert conversion(r)[-1] == (M5, "contract_signing", 1, 0, 0, 1.0, 35.0)
     assert r.forced == []
     # the forecast starts at the earliest expected close (2026-12, before the period)
@@ -874,7 +876,7 @@ def test_a_period_ends_at_the_local_midnight_after_its_last_day(world, ids):
     # is not
     assert moves(r) == [(ids["C1"], 1, 1, 0, 1, "criteria", "evaluation")]
     assert outcomes(r) == ((1, 0, 0, 1), ("30000.00", "0.00", "0.00"), (1.0, 1.0))
-    assert r.cycle.days == [152]
+    assert r.cycle.days.sorted() == [152]
     assert conversion(r)[4] == (S6, "negotiation", 1, 0, 0, 1.0, 152.0)
 
 
@@ -1178,15 +1180,15 @@ def grow(world, n: int) -> None:
 #   1+8 the stalled and A-at-risk deals listed, with their facts
 #   1   won per month
 #   2   buyer-stage progress: the per-deal sums, the deals that moved
-#   1   our stage advances
-#   1   the deals closed in the period
+#   2   our stage advances: by stage and days in it; by owner
+#   2   the deals closed in the period: by outcome, stage and owner; the won by days
 #   1   the forced moves (with deal, account, owner, actor)
 #   8   the facts of their open deals (deal_facts_many: evaluations, stakeholders,
 #       purchase criteria, milestones, forced moves, the stakeholder-change events,
 #       intel, competition scores), for what is still unmet
 #   1   the win probabilities of the open deals among the progress and forced moves
 #   1   the people
-REPORT_QUERIES = 30
+REPORT_QUERIES = 32
 # The first time (nothing kept yet, or everything changed): the facts of the deals whose
 # kept assessment does not hold (8), and keeping their assessments after the report (a
 # savepoint, one INSERT … ON CONFLICT per 500 rows, its release).
@@ -1491,3 +1493,26 @@ def test_progress_is_credited_to_the_deals_current_owner(world):
     ]
     assert team.drill[f"rep_progress:{world.rep_b.pk}"] == [deal.pk]
     assert former.progress == [] and former.drill.get("open") is None
+
+
+# --- durations counted by the database --------------------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), max_size=60))
+def test_days_counted_by_duration_give_the_median_and_mean_of_the_list(durations):
+    # The database counts the deals per whole day (a histogram); the median and mean
+    # from those counts are those of the list of durations.
+    import statistics
+
+    from kam.opportunities.pipeline import Days
+
+    days = Days()
+    for d in durations:
+        days.add(d)
+    assert len(days) == len(durations)
+    assert days.sorted() == sorted(durations)
+    if durations:
+        assert days.median == float(statistics.median(durations))
+        assert days.mean == round(statistics.fmean(durations), 1)
+    else:
+        assert (days.median, days.mean) == (None, None)

@@ -298,3 +298,61 @@ def test_a_busy_database_leaves_the_rows_unkept_and_the_answer_right(deals, monk
     with clock.freeze(NOW):
         assert kept(deals) == fresh(deals)
     assert StoredAssessment.objects.count() == 0
+
+
+def test_the_stalled_deals_keep_their_order_whether_kept_computed_or_mixed(book, world):
+    # The stalled list is ordered in SQL over the kept rows (days in the stage ÷ the
+    # stage's healthy days, then the expected close, then the id) and the deals whose
+    # kept row does not hold are put in place in Python: the same order either way.
+    from kam.opportunities.services import opportunity_create
+
+    healthy = {s.key: s.healthy_dwell_days for s in registry.playbook("standard-6").stages}
+    assert (healthy["development"], healthy["entry"], healthy["proposal"]) == (45, 60, 60)
+    spec = [  # stage, days in it, expected close
+        ("development", 90, dt.date(2027, 3, 1)),  # 2.0
+        ("entry", 120, dt.date(2027, 2, 1)),  # 2.0, closes earlier
+        ("entry", 120, dt.date(2027, 2, 1)),  # the same: by id
+        ("development", 50, dt.date(2027, 1, 1)),  # 1.11
+        ("proposal", 200, dt.date(2027, 6, 1)),  # 3.33
+        ("development", 46, dt.date(2027, 1, 1)),  # 1.02
+        ("entry", 61, dt.date(2026, 12, 1)),  # 1.02, closes earlier
+        ("development", 10, dt.date(2027, 1, 1)),  # not stalled
+    ]
+    with clock.freeze(NOW):
+        made = [
+            opportunity_create(
+                actor=world.rep_a,
+                account=book["rep_a"]["account"],
+                name=f"Deal {i}",
+                amount=Decimal(1000 + i),
+                expected_close=close,
+                stage=stage,
+                stage_entered_at=NOW - dt.timedelta(days=days, hours=1),
+            )
+            for i, (stage, days, close) in enumerate(spec)
+        ]
+        filters = parse_filters(world.admin, period="2026Q4")
+        cold = pipeline_report(world.admin, filters)  # every deal assessed in Python
+        warm = pipeline_report(world.admin, filters)  # every deal from its kept row
+        StoredAssessment.objects.filter(opportunity_id__in=[d.pk for d in made[::2]]).delete()
+        mixed = pipeline_report(world.admin, filters, listed=3)
+    expected = [
+        d.pk
+        for (stage, days, close), d in sorted(
+            zip(spec, made, strict=True),
+            key=lambda x: (-x[0][1] / healthy[x[0][0]], x[0][2], x[1].pk),
+        )
+        if days > healthy[stage]
+    ]
+    assert len(expected) == 7
+    assert [r.opportunity.pk for r in cold.stalled] == expected
+    assert [r.opportunity.pk for r in warm.stalled] == expected
+    assert [r.opportunity.pk for r in mixed.stalled] == expected[:3]
+    days_of = {d.pk: days for (_s, days, _c), d in zip(spec, made, strict=True)}
+    assert [(r.days, r.healthy_days) for r in warm.stalled] == [
+        (r.days, r.healthy_days) for r in cold.stalled
+    ]
+    assert [r.days for r in warm.stalled] == [days_of[pk] for pk in expected]
+    for r in (cold, warm, mixed):
+        assert r.drill.count("stalled") == 7
+        assert r.drill["stalled"] == expected

@@ -415,7 +415,7 @@ def test_the_pipeline_counts_the_imported_advances_in_their_period(imported, wor
     q1 = pipeline_report(world.admin, parse_filters(world.admin, period="2026Q1"))
     q2 = pipeline_report(world.admin, parse_filters(world.admin, period="2026Q2"))
     # then
-    advanced = {(r.key, r.advanced, tuple(r.days)) for r in q1.conversion if r.advanced}
+    advanced = {(r.key, r.advanced, tuple(r.days.sorted())) for r in q1.conversion if r.advanced}
     assert advanced == {("development", 1, (36,)), ("entry", 1, (19,))}
     assert {r.user: r.seller_advances for r in q1.reps if r.seller_advances} == {world.rep_a: 2}
     assert [r for r in q2.conversion if r.advanced] == []
@@ -447,7 +447,7 @@ def test_a_won_deal_counts_as_won_on_its_closing_day(tmp_path, world, today):
     ]
     q2 = pipeline_report(world.admin, parse_filters(world.admin, period="2026Q2"))
     assert (q2.outcomes.won, q2.outcomes.won_amount) == (1, Decimal("300000"))
-    assert q2.cycle.days == [8]
+    assert q2.cycle.days.sorted() == [8]
 
 
 def test_a_lost_deal_without_stage_dates_is_dated_by_its_closing_day_and_keeps_its_reason(
