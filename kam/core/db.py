@@ -1,6 +1,6 @@
 """Small database chores: statistics after the bulk loaders (demo, import, restore),
-reads that see one moment of the database (the dashboard), and the whole days between
-two moments, counted by the database."""
+reads that see one moment of the database (the dashboard), and two expressions the
+dashboard groups by: the whole days between two moments and the month of a date."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import Func, IntegerField
+from django.db.models import CharField, Func, IntegerField
 
 # SQLite: a table is analysed again once it holds this many times the rows it held when
 # last analysed (and at least SQLITE_GROWN_MIN more).
@@ -142,3 +142,20 @@ class WholeDays(Func):
             f"ELSE GREATEST(0, FLOOR({seconds} / 86400))::integer END",
             (*params, *params),
         )
+
+
+class YearMonth(Func):
+    """SQL: the month of a date column as 'YYYY-MM' text, computed in the database's own
+    code (Django's TruncMonth and ExtractMonth call back into Python for each row on
+    SQLite)."""
+
+    arity = 1
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        (day, params) = compiler.compile(self.get_source_expressions()[0])
+        return f"substr({day}, 1, 7)", params  # SQLite keeps dates as 'YYYY-MM-DD'
+
+    def as_postgresql(self, compiler, connection, **extra):
+        (day, params) = compiler.compile(self.get_source_expressions()[0])
+        return f"to_char({day}, 'YYYY-MM')", params

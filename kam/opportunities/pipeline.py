@@ -82,7 +82,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kam.core import clock
-from kam.core.db import WholeDays, one_moment
+from kam.core.db import WholeDays, YearMonth, one_moment
 from kam.core.errors import ValidationFailed
 from kam.core.models import Event
 from kam.core.periods import Period, dates_period, named_period, quarter_of
@@ -891,7 +891,7 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
     counts: dict[str, int] = defaultdict(int)  # the deals behind each figure
     combinations: dict[str, list[int]] = defaultdict(lambda: [0, 0])  # alerts: [deals, A]
 
-    def add(playbook, stage, buyer_stage, close, n, amount, weighted):
+    def add(playbook, stage, buyer_stage, month, n, amount, weighted):
         out.total.add(amount, weighted, n)
         out.present.add(playbook)
         row = stage_rows.get((playbook, stage))
@@ -902,7 +902,6 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
         if row is not None:
             row.open.add(amount, weighted, n)
             counts[f"buyer:{buyer_stage}"] += n
-        month = _month(close)
         found = out.months.get(month)
         if found is None:
             found = out.months[month] = MonthRow(month)
@@ -917,15 +916,17 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
         rep.open.add(amount, weighted, n)
         counts[f"rep_open:{owner_id}"] += n
 
-    # 1: by stage, buyer stage and expected close
-    for r in held.values("playbook", "stage", "buyer_stage", "expected_close").annotate(
-        **_MEASURES
+    # 1: by stage, buyer stage and month of expected close
+    for r in (
+        held.annotate(_month=YearMonth("expected_close"))
+        .values("playbook", "stage", "buyer_stage", "_month")
+        .annotate(**_MEASURES)
     ):
         add(
             r["playbook"],
             r["stage"],
             r["buyer_stage"],
-            r["expected_close"],
+            r["_month"],
             r["n"],
             _fen(r["cents"]),
             _fen(r["weighted"]),
@@ -960,7 +961,7 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
         summary = found_now[pk]
         out.probabilities.remember(pk, summary.probability)
         weighted = _weighted(amount, summary.probability)
-        add(playbook, stage, buyer_stage, close, 1, amount, weighted)
+        add(playbook, stage, buyer_stage, _month(close), 1, amount, weighted)
         add_owner(owner_id, 1, amount, weighted)
         text = stored.encode(summary.alerts)
         combinations[text][0] += 1
