@@ -465,12 +465,8 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
     lo, hi = filters.period.bounds()
     book = _book(user, filters)
     books = [filters.playbook] if filters.playbook else _playbooks_default_first()
-    stage_rows: dict[tuple[str, str], StageRow] = {}  # every playbook's, to the winning stage
-    for key in books:
-        for stage in m.playbooks[key].stages:
-            stage_rows[(key, stage.key)] = StageRow(key, stage.key, stage.name)
-            if stage.wins:
-                break
+    stages = _stages_to_win(m, books)  # every playbook's, to the winning stage
+    stage_rows = {(key, s.key): StageRow(key, s.key, s.name) for key, s in stages}
     # 4–6 (+ 9 when kept assessments no longer hold, + 10 for the listed deals): the open
     # deals, counted in SQL over their kept assessments (kam/opportunities/stored.py).
     open_part = _open_deals(book, stage_rows, buyer, now, listed)
@@ -567,15 +563,9 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
             drill.lists["moved_back"].append(mv.opportunity.pk)
 
     # the stages a deal leaves by advancing or being dropped
-    conversion: dict[tuple[str, str], ConversionRow] = {}
-    for key in books:
-        playbook = m.playbooks[key]
-        for stage in playbook.stages:
-            conversion[(key, stage.key)] = ConversionRow(
-                key, stage.key, stage.name, stage.healthy_dwell_days
-            )
-            if stage.wins:
-                break
+    conversion = {
+        (key, s.key): ConversionRow(key, s.key, s.name, s.healthy_dwell_days) for key, s in stages
+    }
     # 2: our stage advances in the period (conversion, median days, per rep), counted in
     # SQL: by stage and days in it, and by owner.
     advances = _advances(book, lo, hi)
@@ -1215,6 +1205,17 @@ def _listed(
         if pk in deals
     ]
     return stalled, at_risk, found
+
+
+def _stages_to_win(m, books: list[str]) -> list[tuple[str, Any]]:
+    """(playbook, stage) for each playbook of `books`, its stages up to the winning one."""
+    out = []
+    for key in books:
+        for stage in m.playbooks[key].stages:
+            out.append((key, stage))
+            if stage.wins:
+                break
+    return out
 
 
 def _playbooks_default_first() -> list[str]:
