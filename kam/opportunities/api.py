@@ -27,8 +27,8 @@ from kam.core.api_support import (
     version_named,
 )
 from kam.core.errors import NotFound, ValidationFailed
-from kam.opportunities import selectors, services
-from kam.opportunities.assess import assessment_of, attach
+from kam.opportunities import selectors, services, stored
+from kam.opportunities.assess import alignment_of, attach, probability_of
 from kam.opportunities.models import Opportunity
 
 router = Router(tags=["opportunities"])
@@ -108,11 +108,11 @@ class OpportunityOut(Schema):
 
     @staticmethod
     def resolve_win_probability(obj) -> int:
-        return assessment_of(obj).probability
+        return probability_of(obj)
 
     @staticmethod
     def resolve_alignment(obj) -> str:
-        return assessment_of(obj).alignment.verdict
+        return alignment_of(obj).verdict
 
 
 class OpportunityPage(Schema):
@@ -187,7 +187,9 @@ def list_opportunities(request, filters: Query[OpportunityFilters]):
     f = filters.model_dump(exclude={"page", "page_size"})
     qs = selectors.opportunity_list(request.auth, **f)
     page = paginate(qs, page=filters.page, page_size=filters.page_size)
-    page["items"] = attach(page["items"])
+    # A list shows each deal's win probability and alignment only: the kept
+    # assessments, not the facts (one query instead of a round of fact queries).
+    page["items"] = stored.attach_summaries(page["items"])
     return page
 
 

@@ -290,6 +290,17 @@ def _keep(rows: list[StoredAssessment]) -> None:
         log.warning("assessments not kept (%s): %s", len(rows), exc)
 
 
+def attach_summaries(opportunities: list[Opportunity]) -> list[Opportunity]:
+    """Set `.summary` on each open deal of a page that shows only win probability and
+    alignment (the API's list): the kept rows, read in one query, those that do not
+    hold computed and kept. `assess.probability_of` and `assess.alignment_of` read
+    them; a deal closed meanwhile gets none and is assessed if asked."""
+    found = summaries_of([o.pk for o in opportunities if o.status == Status.OPEN])
+    for opp in opportunities:
+        opp.summary = found.get(opp.pk)
+    return opportunities
+
+
 def summaries_of(ids: list[int]) -> dict[int, Summary]:
     """The Summary of each open deal of `ids` (closed deals are left out)."""
     out: dict[int, Summary] = {}

@@ -356,3 +356,38 @@ def test_the_stalled_deals_keep_their_order_whether_kept_computed_or_mixed(book,
     for r in (cold, warm, mixed):
         assert r.drill.count("stalled") == 7
         assert r.drill["stalled"] == expected
+
+
+def test_the_api_list_reads_the_kept_rows_and_agrees_with_each_deal(
+    deals, world, api_as, django_assert_num_queries
+):
+    # given: one deal behind its buyer, one lost
+    buyer_stages = registry.current().check_context.buyer_stages
+    Opportunity.objects.filter(pk=deals[1].pk).update(buyer_stage=buyer_stages[-1])
+    Opportunity.objects.filter(pk=deals[2].pk).update(status="lost", closed_at=NOW)
+    client = api_as(world.admin)
+
+    def listed():
+        items = client.get("opportunities?page_size=10").json()["items"]
+        return {d["id"]: (d["win_probability"], d["alignment"]) for d in items}
+
+    with clock.freeze(NOW):
+        # when: listed with nothing kept, again with the rows kept, deal by deal
+        cold = listed()
+        assert StoredAssessment.objects.count() == 2  # the open deals only
+        with django_assert_num_queries(4):  # token, count, page, kept rows
+            warm = listed()
+        each = {
+            d.pk: (body["win_probability"], body["alignment"])
+            for d in deals
+            for body in [client.get(f"opportunities/{d.pk}").json()]
+        }
+        # a kept row that said something else would show: the list reads it
+        StoredAssessment.objects.filter(opportunity_id=deals[0].pk).update(probability=99)
+        tampered = listed()
+    # then
+    assert cold == warm == each
+    assert each[deals[1].pk][1] == "behind_buyer"
+    assert each[deals[2].pk][0] == 0
+    assert each[deals[1].pk][0] < 10  # behind its buyer: lower than the stage base
+    assert tampered == {**each, deals[0].pk: (99, each[deals[0].pk][1])}
