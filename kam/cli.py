@@ -19,6 +19,17 @@ def _setup_django() -> None:
     django.setup()
 
 
+def positive(text: str) -> int:
+    """argparse type: a whole number of 1 or more (1,000,000 and 1_000_000 too)."""
+    try:
+        number = int(text.replace(",", "").replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{number} is too few: give 1 or more")
+    return number
+
+
 def _migrate(verbose: bool = False) -> None:
     from django.core.management import call_command
 
@@ -27,9 +38,11 @@ def _migrate(verbose: bool = False) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from django.conf import settings
-    from waitress import serve
+    from django.db import connections
+    from waitress.server import create_server
 
     from kam.config.wsgi import application
+    from kam.core import serving
 
     _migrate()
     from kam.opportunities.selectors import stages_missing_from_methodology
@@ -44,9 +57,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    workers = args.workers if args.workers is not None else serving.default_workers()
+    if workers > 1 and not hasattr(os, "fork"):
+        print("KAM: note: --workers needs fork (Linux, macOS): serving with one process.")
+        workers = 1
+    try:
+        sockets = serving.listen(args.host, args.port)
+    except OSError as exc:
+        print(
+            f"kam: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. Another "
+            "server may be using the port: stop it, or choose another with --port.",
+            file=sys.stderr,
+        )
+        return 2
     where = settings.DATABASES["default"]["NAME"]
     print(f"KAM: data in {where}", flush=True)
-    print(f"KAM: serving on http://{args.host}:{args.port}/  (Ctrl+C stops)", flush=True)
+    print(
+        f"KAM: serving on http://{args.host}:{args.port}/ with {workers} "
+        f"{'process' if workers == 1 else 'processes'} of {args.threads} threads  "
+        "(Ctrl+C stops)",
+        flush=True,
+    )
     if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get(
         "KAM_ALLOWED_HOSTS"
     ):
@@ -66,20 +97,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if settings.KAM_BEHIND_PROXY
         else {}
     )
+
+    def run() -> None:
+        create_server(
+            application,
+            sockets=sockets,
+            threads=args.threads,
+            ident="kam",
+            clear_untrusted_proxy_headers=True,
+            **proxy,
+        ).run()
+
+    # Forked processes must not share the start-up's database connection.
+    connections.close_all()
     # What was loaded to start (Django, the methodology, the URL map) lives as long as
-    # the server: out of the collector's way, so its full collections stay short.
+    # the server: out of the collector's way, so its full collections stay short (and,
+    # in forked processes, its pages stay shared).
     gc.collect()
     gc.freeze()
-    serve(
-        application,
-        host=args.host,
-        port=args.port,
-        threads=args.threads,
-        ident="kam",
-        clear_untrusted_proxy_headers=True,
-        **proxy,
-    )
-    return 0
+    if workers == 1:
+        run()
+        return 0
+    return serving.supervise(run, workers, lambda line: print(line, flush=True))
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
@@ -301,7 +340,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads (default 8)")
+    serve.add_argument(
+        "--threads", type=positive, default=8, help="threads of each process (default 8)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=positive,
+        default=None,
+        help="server processes (default: one per core, at most 4; 1 on Windows)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     user = sub.add_parser("user", help="manage users")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -131,6 +132,111 @@ def test_serve_migrates_a_fresh_folder_and_answers_the_api(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _children(pid: int) -> set[int]:
+    """The processes `pid` started (Linux)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except FileNotFoundError:
+        return set()
+    return {int(x) for x in text.split()}
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _until(condition, what: str, seconds: float = 60):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"waited {seconds:g} s for {what}")
+        time.sleep(0.2)
+
+
+def _answers(port: int, token: str) -> bool:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/accounts",
+                                     headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def test_serve_with_workers_runs_that_many_processes_and_replaces_one_that_dies(tmp_path):
+    # given: kam serve --workers 2
+    assert run(tmp_path, "user", "add", "li", "--role", "rep").returncode == 0
+    token = run(tmp_path, "token", "li").stdout.split()[-1]
+    port = _free_port()
+    env = {**os.environ, "KAM_DATA_DIR": str(tmp_path)}
+    env.pop("KAM_DATABASE_URL", None)
+    server = subprocess.Popen([*KAM, "serve", "--port", str(port), "--workers", "2"], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _until(lambda: _answers(port, token) and len(_children(server.pid)) == 2,
+               "two processes answering")
+        first = _children(server.pid)
+        # when: one of them is killed
+        os.kill(min(first), signal.SIGKILL)
+        # then: another takes its place, and the server answers on
+        _until(lambda: len(_children(server.pid)) == 2 and min(first) not in _children(server.pid),
+               "a new process in place of the killed one")
+        assert all(_answers(port, token) for _ in range(5))
+        survivors = _children(server.pid)
+        # when: the server is stopped
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    # then: it ends cleanly, its processes with it, and said what happened
+    assert server.returncode == 0, output
+    _until(lambda: not any(_alive(pid) for pid in survivors), "the processes to end", 20)
+    assert "with 2 processes of 8 threads" in output
+    assert f"server process {min(first)} ended (signal SIGKILL); starting another." in output
+    assert "Traceback" not in output
+
+
+def test_serve_on_a_port_in_use_says_so(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        # when
+        result = run(tmp_path, "serve", "--port", str(taken.getsockname()[1]), timeout=60)
+    # then
+    assert result.returncode == 2
+    assert "cannot listen on 127.0.0.1:" in result.stderr
+    assert "--port" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--workers", "--threads"])
+@pytest.mark.parametrize("value", ["0", "many"])
+def test_serve_refuses_a_count_that_is_not_a_positive_number(tmp_path, option, value):
+    result = run(tmp_path, "serve", option, value, timeout=60)
+    assert result.returncode == 2
+    assert f"argument {option}:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_server_whose_processes_die_as_they_start_stops_and_says_so():
+    # given: processes that end at once
+    script = ("import sys\n"
+              "from kam.core.serving import supervise\n"
+              "sys.exit(supervise(lambda: None, 2, print))\n")
+    # when
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, check=False)
+    # then: not forking forever
+    assert result.returncode == 1
+    assert "server processes end as soon as they start (3 in a row" in result.stdout
 
 
 def test_serve_refuses_when_deals_use_a_playbook_that_was_removed(tmp_path):

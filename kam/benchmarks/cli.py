@@ -9,6 +9,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
+from kam.cli import positive
+
 if TYPE_CHECKING:  # the parser is built for every `kam` command: import the rest lazily
     from kam.benchmarks.common import Context
 
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--opportunities",
-        type=_positive,
+        type=positive,
         default=1_000_000,
         metavar="N",
         help="generate: how many opportunities (default 1,000,000; ~N/10 accounts, "
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1, help="generate: the seed (default 1)")
     parser.add_argument(
         "--chunk",
-        type=_positive,
+        type=positive,
         default=40_000,
         metavar="ROWS",
         help="generate: rows per import call, each its own transaction (default 40,000)",
@@ -46,10 +48,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"run: which benchmarks, comma-separated (default {','.join(BENCHMARKS)})",
     )
     parser.add_argument(
-        "--runs", type=_positive, default=5, help="run: timed runs of each side (median; default 5)"
+        "--runs", type=positive, default=5, help="run: timed runs of each side (median; default 5)"
     )
     parser.add_argument(
-        "--clients", type=_positive, default=20, help="run: concurrent list clients (default 20)"
+        "--clients", type=positive, default=20, help="run: concurrent list clients (default 20)"
     )
     parser.add_argument(
         "--seconds",
@@ -58,11 +60,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run: how long the list clients run (default 20 s)",
     )
     parser.add_argument(
-        "--threads", type=_positive, default=8, help="run: kam serve's threads (default 8)"
+        "--threads",
+        type=positive,
+        default=8,
+        help="run: threads of each kam serve process (default 8)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        default=None,
+        help="run: kam serve's processes (default as kam serve's: one per core, at most 4)",
     )
     parser.add_argument(
         "--import-rows",
-        type=_positive,
+        type=positive,
         default=5000,
         metavar="N",
         help="run: opportunities in the import batch (with N/10 accounts and their "
@@ -70,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--xlsx-rows",
-        type=_positive,
+        type=positive,
         default=100_000,
         metavar="N",
         help="run: rows of the end-to-end .xlsx (and half as many; default 100,000)",
@@ -81,13 +92,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="run: after each benchmark, profile one more request and print the top of "
         "cProfile's listing",
     )
-
-
-def _positive(text: str) -> int:
-    value = int(text.replace(",", "").replace("_", ""))
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return value
 
 
 def _only(text: str) -> list[str]:
@@ -181,6 +185,7 @@ def run(*, only: list[str], args: argparse.Namespace, out: TextIO) -> int:
             "clients": args.clients,
             "list_seconds": args.seconds,
             "threads": args.threads,
+            "workers": args.workers,
             "import_rows": args.import_rows,
             "xlsx_rows": args.xlsx_rows,
             "profile": args.profile,

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from kam.benchmarks.common import Context, Outcome, QueryCounter, verdict
+from kam.core.serving import default_workers
 
 GOAL_P99_MS = 50.0
 PAGE_SIZE = 50
@@ -128,9 +129,10 @@ def _client(number: int, port: int, target: dict, start_at: float, stop_at: floa
 class Server:
     """`kam serve` in a subprocess on the same database, on a free loopback port."""
 
-    def __init__(self, *, threads: int, token: str):
+    def __init__(self, *, threads: int, workers: int, token: str):
         self.port = free_port()
         self.threads = threads
+        self.workers = workers
         self.token = token
         self.log = Path(tempfile.mkstemp(prefix="kam-bench-serve-", suffix=".log")[1])
         self.process: subprocess.Popen | None = None
@@ -149,6 +151,8 @@ class Server:
                     str(self.port),
                     "--threads",
                     str(self.threads),
+                    "--workers",
+                    str(self.workers),
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -222,9 +226,11 @@ def run(ctx: Context) -> None:
     clients = int(ctx.options.get("clients", 20))
     seconds = float(ctx.options.get("list_seconds", 20))
     threads = int(ctx.options.get("threads", 8))
+    workers = ctx.options.get("workers") or default_workers()
     ctx.say(
         f"== list: GET /api/v1/opportunities?status=open&owner_id=…&page=…&page_size="
-        f"{PAGE_SIZE}, {clients} clients × keep-alive against kam serve ({threads} threads), "
+        f"{PAGE_SIZE}, {clients} clients × keep-alive against kam serve ({workers} "
+        f"{'process' if workers == 1 else 'processes'} × {threads} threads), "
         f"{seconds:g} s =="
     )
     found = targets(ctx)
@@ -248,7 +254,7 @@ def run(ctx: Context) -> None:
             " / ".join(str(n) for n in counts.values()),
         )
     )
-    with Server(threads=threads, token=found[0]["token"]) as server:
+    with Server(threads=threads, workers=workers, token=found[0]["token"]) as server:
         alone = load(server.port, found, clients=1, seconds=min(5.0, seconds))
         result = load(server.port, found, clients=clients, seconds=seconds)
     one = alone["latencies"]
