@@ -214,6 +214,57 @@ def test_a_readers_account_page_is_read_only(people, books, client_for):
     assert reverse("contact-create", args=[account.pk]) in owner_html
 
 
+# What an empty card says to who may fill it in, and to a reader (who may not).
+INVITATIONS = (
+    "record who supplies this customer in our line",
+    "line up what we have for and against us here",
+    "add earlier revenue (e.g. from the erp) here",
+    "the type steers what the sales team stresses",
+    "questions to get a suggestion",
+    "how well do we serve each?",
+    "note how satisfied the customer is with us",
+)
+EMPTY_FOR_READERS = (
+    "No suppliers mapped yet.",
+    "No SWOT yet.",
+    "No revenue records. Won deals count by themselves.",
+    "No type set yet.",
+    "No needs recorded yet.",
+    "No satisfaction recorded yet.",
+)
+
+
+def test_a_readers_empty_cards_say_what_is_missing_without_inviting_them_to_fill_it(
+    people, books, client_for
+):
+    # given: an account with nothing on its profile, competition or revenue cards
+    account = books["rep_a"].account
+    member_set(actor=people.rep_a, record=account, member_model=AccountMember,
+               user=people.rep_c, access="read")
+    # when
+    reader = _page(client_for(people.rep_c), "account", account)
+    owner = _page(client_for(people.rep_a), "account", account)
+    # then: the reader is told what is missing, not asked to add it
+    assert [line for line in EMPTY_FOR_READERS if line not in reader] == []
+    assert [i for i in INVITATIONS if i in reader.lower()] == []
+    # and the owner is still asked to
+    assert [i for i in INVITATIONS if i not in owner.lower()] == []
+
+
+def test_a_readers_empty_cards_read_in_chinese(people, books, client_for):
+    account = books["rep_a"].account
+    member_set(actor=people.rep_a, record=account, member_model=AccountMember,
+               user=people.rep_c, access="read")
+    client = client_for(people.rep_c)
+    client.cookies["django_language"] = "zh-hans"
+    html = _page(client, "account", account)
+    for text in ("尚未填写任何供应商。", "还没有 SWOT 分析。",
+                 "暂无交易额记录。赢单的商机会自动计入。",
+                 "尚未设定类型。", "尚未记录需求。", "尚未记录满意度。"):
+        assert text in html
+    assert "请在此添加" not in html
+
+
 def test_an_editor_of_a_deal_may_add_people_from_a_read_only_account_page(
     people, books, client_for
 ):
