@@ -6,6 +6,7 @@ for validation, the `field` at fault (and `errors` when there are several)."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -342,9 +343,16 @@ class PageQuery(Schema):
     page_size: int = 50
 
 
-def paginate(qs: QuerySet | list, *, page: int, page_size: int) -> dict[str, Any]:
+def paginate(
+    qs: QuerySet | list,
+    *,
+    page: int,
+    page_size: int,
+    read: Callable[[QuerySet], QuerySet] | None = None,
+) -> dict[str, Any]:
     """One COUNT and one LIMIT/OFFSET query, whatever the page size; a list already
-    computed (a report's rows) is paged the same way, without a query."""
+    computed (a report's rows) is paged the same way, without a query. `read`: what
+    the page reads of the counted queryset (its columns, joins, annotations)."""
     if page < 1:
         raise ValidationFailed(_("Pages start at 1."), field="page")
     if page_size < 1 or page_size > settings.KAM_MAX_PAGE_SIZE:
@@ -354,5 +362,6 @@ def paginate(qs: QuerySet | list, *, page: int, page_size: int) -> dict[str, Any
         )
     count = len(qs) if isinstance(qs, list) else qs.count()
     offset = (page - 1) * page_size
-    items = list(qs[offset : offset + page_size]) if offset < count else []
+    shown = read(qs) if read is not None else qs
+    items = list(shown[offset : offset + page_size]) if offset < count else []
     return {"items": items, "count": count, "page": page, "page_size": page_size}

@@ -98,25 +98,15 @@ def assessment_of(opportunity: Opportunity) -> Assessment:
     return cached if cached is not None else assess(opportunity)
 
 
-def probability_of(opportunity: Opportunity) -> int:
-    """The deal's win probability: fixed for a closed deal, the kept one that
-    `stored.attach_summaries` left on an open deal, else from its assessment."""
-    if opportunity.status in rules.CLOSED_PROBABILITY:
-        return rules.CLOSED_PROBABILITY[opportunity.status]
-    kept = opportunity.__dict__.get("summary")
-    return kept.probability if kept is not None else assessment_of(opportunity).probability
-
-
 def alignment_of(opportunity: Opportunity) -> risks.Alignment:
     """Our stage against the customer's: it reads the deal's own fields only, so it
     needs no facts."""
     cached = opportunity.__dict__.get("assessment")
     if cached is not None:
         return cached.alignment
+    return alignment_for(opportunity.playbook, opportunity.stage, opportunity.buyer_stage)
+
+
+def alignment_for(playbook: str, stage: str, buyer_stage: str) -> risks.Alignment:
     m = registry.current()
-    return risks.alignment(
-        m.playbooks[opportunity.playbook],
-        m.check_context.buyer_stages,
-        opportunity.stage,
-        opportunity.buyer_stage,
-    )
+    return risks.alignment(m.playbooks[playbook], m.check_context.buyer_stages, stage, buyer_stage)

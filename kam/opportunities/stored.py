@@ -44,7 +44,7 @@ from pydantic import BaseModel
 
 from kam.core import clock
 from kam.methodology import registry, risks
-from kam.opportunities import assess, triggers
+from kam.opportunities import assess, rules, triggers
 from kam.opportunities import facts as facts_module
 from kam.opportunities.models import Opportunity, Status, StoredAssessment
 
@@ -290,15 +290,33 @@ def _keep(rows: list[StoredAssessment]) -> None:
         log.warning("assessments not kept (%s): %s", len(rows), exc)
 
 
-def attach_summaries(opportunities: list[Opportunity]) -> list[Opportunity]:
-    """Set `.summary` on each open deal of a page that shows only win probability and
-    alignment (the API's list): the kept rows, read in one query, those that do not
-    hold computed and kept. `assess.probability_of` and `assess.alignment_of` read
-    them; a deal closed meanwhile gets none and is assessed if asked."""
-    found = summaries_of([o.pk for o in opportunities if o.status == Status.OPEN])
-    for opp in opportunities:
-        opp.summary = found.get(opp.pk)
-    return opportunities
+def with_kept(deals, config: str, now: dt.datetime):
+    """The queryset `deals` with each deal's kept win probability (`kept_probability`)
+    and whether it holds (`kept_holds`), for `probabilities`."""
+    return deals.annotate(
+        kept_holds=holds(config, now), kept_probability=F("stored_assessment__probability")
+    )
+
+
+def probabilities(
+    rows: list[tuple[int, str, bool, int | None]], config: str, now: dt.datetime
+) -> dict[int, int]:
+    """The win probability of each deal of `rows` (id, status, kept_holds,
+    kept_probability): fixed for a closed deal, the kept one where it holds, else
+    assessed (one round of fact queries for all of them) and kept. A deal deleted since
+    it was read is left out."""
+    out: dict[int, int] = {}
+    stale: list[int] = []
+    for pk, status, held, kept in rows:
+        if status in rules.CLOSED_PROBABILITY:
+            out[pk] = rules.CLOSED_PROBABILITY[status]
+        elif held:
+            out[pk] = kept
+        else:
+            stale.append(pk)
+    if stale:
+        out.update((pk, s.probability) for pk, s in _compute(stale, config, now).items())
+    return out
 
 
 def summaries_of(ids: list[int]) -> dict[int, Summary]:

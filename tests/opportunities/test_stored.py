@@ -361,10 +361,17 @@ def test_the_stalled_deals_keep_their_order_whether_kept_computed_or_mixed(book,
 def test_the_api_list_reads_the_kept_rows_and_agrees_with_each_deal(
     deals, world, api_as, django_assert_num_queries
 ):
-    # given: one deal behind its buyer, one lost
+    # given: one deal behind its buyer, one lost; a code, a priority set by hand, a
+    # description, an owner with a display name and one without
     buyer_stages = registry.current().check_context.buyer_stages
-    Opportunity.objects.filter(pk=deals[1].pk).update(buyer_stage=buyer_stages[-1])
-    Opportunity.objects.filter(pk=deals[2].pk).update(status="lost", closed_at=NOW)
+    Opportunity.objects.filter(pk=deals[1].pk).update(
+        buyer_stage=buyer_stages[-1], code="D-2", description="多行\n说明"
+    )
+    Opportunity.objects.filter(pk=deals[2].pk).update(
+        status="lost", closed_at=NOW, close_reason="价格", priority="B",
+        priority_overridden=True, priority_reason="客户战略地位"
+    )
+    type(world.rep_a).objects.filter(pk=world.rep_a.pk).update(display_name="张伟")
     client = api_as(world.admin)
 
     def listed():
@@ -375,13 +382,15 @@ def test_the_api_list_reads_the_kept_rows_and_agrees_with_each_deal(
         # when: listed with nothing kept, again with the rows kept, deal by deal
         cold = listed()
         assert StoredAssessment.objects.count() == 2  # the open deals only
-        with django_assert_num_queries(4):  # token, count, page, kept rows
+        with django_assert_num_queries(3):  # token, count, the page with its kept rows
             warm = listed()
-        each = {
-            d.pk: (body["win_probability"], body["alignment"])
-            for d in deals
-            for body in [client.get(f"opportunities/{d.pk}").json()]
-        }
+        bodies = {d.pk: client.get(f"opportunities/{d.pk}").json() for d in deals}
+        each = {pk: (b["win_probability"], b["alignment"]) for pk, b in bodies.items()}
+        # the list writes every field as the deal's own GET does (it builds its items
+        # from columns, not through the schema)
+        items = client.get("opportunities?page_size=10").json()["items"]
+        assert items == [bodies[item["id"]] for item in items]
+        assert list(items[0]) == list(bodies[items[0]["id"]])  # the same order, too
         # a kept row that said something else would show: the list reads it
         StoredAssessment.objects.filter(opportunity_id=deals[0].pk).update(probability=99)
         tampered = listed()
