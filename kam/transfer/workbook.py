@@ -38,13 +38,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from kam.accounts.models import Account, AccountType, Nature, RevenueRecord, Size
-from kam.accounts.selectors import account_list, accounts_for_user
+from kam.accounts.selectors import account_list, accounts_for_user, open_deals_count
 from kam.contacts.models import Contact, ContactStatus, Disc, Layer
 from kam.contacts.selectors import contact_list
 from kam.core.errors import ValidationFailed
@@ -324,7 +324,7 @@ def revenue_sheet(records: QuerySet[RevenueRecord]) -> Sheet:
 def _all_accounts() -> QuerySet[Account]:
     return (
         Account.objects.select_related("owner")
-        .annotate(open_opportunities=Count("opportunities", filter=Q(opportunities__status="open")))
+        .annotate(open_opportunities=open_deals_count())
         .order_by("name", "id")
     )
 
