@@ -586,11 +586,14 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
                 row.advanced,
                 _event_deals(advances.filter(_playbook=playbook, before__stage=stage)),
             )
-    for owner_id, n, deals in (
-        advances.filter(_owner__isnull=False)
-        .values_list("_owner")
-        .annotate(n=Count("id"), deals=Count("opportunity_id", distinct=True))
+    # The events of deals deleted since (no owner) are skipped here: as a filter, it made
+    # PostgreSQL look up the deal of every event of the period before narrowing them to
+    # the book's (2.2 s of a team's 5.8 s at 1,000,000 deals).
+    for owner_id, n, deals in advances.values_list("_owner").annotate(
+        n=Count("id"), deals=Count("opportunity_id", distinct=True)
     ):
+        if owner_id is None:
+            continue
         reps.setdefault(owner_id, RepRow(user=None)).seller_advances += n  # user: below
         drill.later(
             f"rep_advances:{owner_id}",
@@ -921,22 +924,28 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
             _fen(r["cents"]),
             _fen(r["weighted"]),
         )
-    # 1: by owner and combination of alerts (a few hundred in a book of 300,000 deals)
+    # 1: by owner and combination of alerts (a few hundred in a book of 300,000 deals);
+    # over every open deal, grouped by whether its kept assessment holds too, so that the
+    # deals whose does not are looked for only when there are any
+    any_stale = False
     for r in (
-        held.annotate(
+        deals.annotate(
             _a=Case(When(priority="A", then=1), default=0, output_field=IntegerField()),
             _owner=_unindexed("owner_id"),
         )
-        .values("_owner", "stored_assessment__alerts", "_a")
+        .values("_holds", "_owner", "stored_assessment__alerts", "_a")
         .annotate(**_MEASURES)
     ):
+        if not r["_holds"]:
+            any_stale = True
+            continue
         add_owner(r["_owner"], r["n"], _fen(r["cents"]), _fen(r["weighted"]))
         found = combinations[r["stored_assessment__alerts"]]
         found[0] += r["n"]
         found[1] += r["n"] * r["_a"]
-    # 1 (+ 9 when there are any): the deals whose kept assessment does not hold,
+    # 0 or 1 (+ 9 when there are any): the deals whose kept assessment does not hold,
     # assessed here; kept after the report
-    stale = list(deals.filter(_holds=False).values_list(*_STALE_COLUMNS))
+    stale = list(deals.filter(_holds=False).values_list(*_STALE_COLUMNS)) if any_stale else []
     stale_stalled: list[tuple] = []
     stale_at_risk: list[tuple[Decimal, int]] = []
     found_now: dict[int, stored.Summary] = {}

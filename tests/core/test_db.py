@@ -172,3 +172,34 @@ def test_whole_days_counts_as_python_does(since, days):
             .values_list("d", flat=True)
             .get()
         ) == days
+
+
+# --- PostgreSQL's JIT, off for KAM's connections -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "options"),
+    [
+        ("postgres://kam:x@127.0.0.1:5432/kam", "-c jit=off"),
+        (
+            "postgres://kam:x@127.0.0.1:5432/kam?options=-c%20statement_timeout%3D5000",
+            "-c statement_timeout=5000 -c jit=off",
+        ),
+    ],
+)
+def test_a_postgresql_url_gets_jit_off_and_keeps_its_own_options(monkeypatch, url, options):
+    from kam.config import settings
+
+    monkeypatch.setenv("KAM_DATABASE_URL", url)
+    monkeypatch.delenv("KAM_DATABASE_URL_FILE", raising=False)
+    assert settings._databases()["default"]["OPTIONS"]["options"] == options
+
+
+@pytest.mark.django_db
+def test_the_connection_runs_without_jit_on_postgresql():
+    if connection.vendor != "postgresql":
+        assert connection.vendor == "sqlite"  # SQLite has no JIT: nothing to turn off
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
