@@ -171,8 +171,9 @@ def _databases() -> dict:
         # dashboard's grouped queries are estimated high and run in a second or less,
         # and compiling took longer than running (0.5-1.8 s of a team's dashboard at
         # 1,000,000 deals). Off for KAM's connections (a URL's own ?options= kept).
-        options = config.setdefault("OPTIONS", {})
-        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+        if "postgresql" in config.get("ENGINE", ""):
+            options = config.setdefault("OPTIONS", {})
+            options["options"] = f"{options.get('options', '')} -c jit=off".strip()
         return {"default": config}
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     return {

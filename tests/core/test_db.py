@@ -195,6 +195,14 @@ def test_a_postgresql_url_gets_jit_off_and_keeps_its_own_options(monkeypatch, ur
     assert settings._databases()["default"]["OPTIONS"]["options"] == options
 
 
+def test_a_sqlite_url_gets_no_postgresql_options(monkeypatch, tmp_path):
+    from kam.config import settings
+
+    monkeypatch.setenv("KAM_DATABASE_URL", f"sqlite:///{tmp_path / 'elsewhere.sqlite3'}")
+    monkeypatch.delenv("KAM_DATABASE_URL_FILE", raising=False)
+    assert "options" not in settings._databases()["default"].get("OPTIONS", {})
+
+
 @pytest.mark.django_db
 def test_the_connection_runs_without_jit_on_postgresql():
     if connection.vendor != "postgresql":
