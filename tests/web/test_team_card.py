@@ -13,6 +13,7 @@ from django.urls import reverse
 
 from kam.accounts.models import AccountMember
 from kam.accounts.services import account_create, account_delete
+from kam.contacts.models import Contact
 from kam.core.models import Event
 from kam.core.sharing import member_set
 from kam.opportunities.models import OpportunityMember
@@ -222,6 +223,8 @@ INVITATIONS = (
     "the type steers what the sales team stresses",
     "questions to get a suggestion",
     "how well do we serve each?",
+    "start with the people who decide",
+    "enter the collection cycle (days) on the account",
     "note how satisfied the customer is with us",
 )
 EMPTY_FOR_READERS = (
@@ -231,14 +234,17 @@ EMPTY_FOR_READERS = (
     "No type set yet.",
     "No needs recorded yet.",
     "No satisfaction recorded yet.",
+    "No contacts recorded yet.",
 )
 
 
 def test_a_readers_empty_cards_say_what_is_missing_without_inviting_them_to_fill_it(
     people, books, client_for
 ):
-    # given: an account with nothing on its profile, competition or revenue cards
+    # given: an account with nothing on its profile, competition or revenue cards, and
+    # no people
     account = books["rep_a"].account
+    Contact.objects.filter(account=account).delete()
     member_set(actor=people.rep_a, record=account, member_model=AccountMember,
                user=people.rep_c, access="read")
     # when
@@ -253,6 +259,7 @@ def test_a_readers_empty_cards_say_what_is_missing_without_inviting_them_to_fill
 
 def test_a_readers_empty_cards_read_in_chinese(people, books, client_for):
     account = books["rep_a"].account
+    Contact.objects.filter(account=account).delete()
     member_set(actor=people.rep_a, record=account, member_model=AccountMember,
                user=people.rep_c, access="read")
     client = client_for(people.rep_c)
@@ -260,9 +267,10 @@ def test_a_readers_empty_cards_read_in_chinese(people, books, client_for):
     html = _page(client, "account", account)
     for text in ("尚未填写任何供应商。", "还没有 SWOT 分析。",
                  "暂无交易额记录。赢单的商机会自动计入。",
-                 "尚未设定类型。", "尚未记录需求。", "尚未记录满意度。"):
+                 "尚未设定类型。", "尚未记录需求。", "尚未记录满意度。", "还没有联系人。"):
         assert text in html
     assert "请在此添加" not in html
+    assert "先从决策者和使用者开始记录" not in html
 
 
 def test_an_editor_of_a_deal_may_add_people_from_a_read_only_account_page(
