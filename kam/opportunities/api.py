@@ -183,12 +183,11 @@ def _out(request, opportunity_id: int) -> Opportunity:
     return attach([_deal(request, opportunity_id)])[0]
 
 
-# What the list reads of each deal: OpportunityOut's fields that are columns, then what
-# the others come from (the account's and the owner's names, the kept assessment).
+# What the list reads of each deal: OpportunityOut's fields that are columns, and what
+# the others are made of (the account's and the owner's names, the kept assessment).
 _DERIVED = ("account_name", "owner_name", "priority", "win_probability", "alignment")
-_PLAIN = tuple(name for name in OpportunityOut.model_fields if name not in _DERIVED)
 _LIST_COLUMNS = (
-    *_PLAIN,
+    *(name for name in OpportunityOut.model_fields if name not in _DERIVED),
     "priority",
     "account__name",
     "owner__display_name",
@@ -196,8 +195,19 @@ _LIST_COLUMNS = (
     "kept_holds",
     "kept_probability",
 )
-_N = len(_PLAIN)
 _OUT = tuple(OpportunityOut.model_fields)
+
+
+def _listed(row: dict, probability: int) -> dict:
+    """A listed deal's fields as OpportunityOut gives them, in its order."""
+    derived = {
+        "account_name": row["account__name"],
+        "owner_name": row["owner__display_name"] or row["owner__username"],
+        "priority": row["priority"] or None,
+        "win_probability": probability,
+        "alignment": alignment_for(row["playbook"], row["stage"], row["buyer_stage"]).verdict,
+    }
+    return {name: derived[name] if name in derived else row[name] for name in _OUT}
 
 
 @router.get("", response={200: OpportunityPage, **ERRORS})
@@ -209,32 +219,20 @@ def list_opportunities(request, filters: Query[OpportunityFilters]):
         qs,
         page=filters.page,
         page_size=filters.page_size,
-        read=lambda deals: stored.with_kept(deals, config, now).values_list(*_LIST_COLUMNS),
+        read=lambda deals: stored.with_kept(deals, config, now).values(*_LIST_COLUMNS),
     )
-    # A page of 50 is read as tuples and written as they are: the ORM's objects and the
+    # A page of 50 is read as rows and written as they are: the ORM's objects and the
     # schema's per-field getters cost more than all the rest of the request. The items
-    # hold what OpportunityOut's fields give, in its order, written by the API's own
-    # renderer (tests check each equals the deal's own GET). The win probability is the
-    # kept one (stored.py); alignment reads the deal alone.
+    # hold OpportunityOut's fields in its order, written by the API's own renderer
+    # (tests check each equals the deal's own GET). The win probability is the kept one
+    # (stored.py); alignment reads the deal alone.
     rows = page["items"]
-    at = {name: i for i, name in enumerate(_PLAIN)}
-    i_id, i_status = at["id"], at["status"]
-    i_book, i_stage, i_buyer = at["playbook"], at["stage"], at["buyer_stage"]
     chance = stored.probabilities(
-        [(r[i_id], r[i_status], r[_N + 4], r[_N + 5]) for r in rows], config, now
+        [(r["id"], r["status"], r["kept_holds"], r["kept_probability"]) for r in rows],
+        config,
+        now,
     )
-    items = []
-    for r in rows:
-        if r[i_id] not in chance:
-            continue
-        values = dict(zip(_PLAIN, r[:_N], strict=True))
-        values["priority"] = r[_N] or None
-        values["account_name"] = r[_N + 1]
-        values["owner_name"] = r[_N + 2] or r[_N + 3]
-        values["win_probability"] = chance[r[i_id]]
-        values["alignment"] = alignment_for(r[i_book], r[i_stage], r[i_buyer]).verdict
-        items.append({name: values[name] for name in _OUT})
-    page["items"] = items
+    page["items"] = [_listed(r, chance[r["id"]]) for r in rows if r["id"] in chance]
     from kam.config.api import api  # the API that mounts this router (imported once it has)
 
     return api.create_response(request, page, status=200)
