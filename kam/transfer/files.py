@@ -204,7 +204,7 @@ def _xlsx_sheets(path: Path, *, field: str) -> list[Sheet]:
 def _xlsx_rows(book, member: str, *, field: str = "file") -> Iterator[tuple[Any, ...]]:
     # The sheet's XML is parsed as it is read: a damaged part fails here, not on opening.
     try:
-        yield from book.rows(member)
+        yield from book.stream(member)
     except Exception:  # zipfile's CRC error, the XML parser's, a cell that is not one
         raise ValidationFailed(
             _("The workbook is damaged (not a readable .xlsx); open it in Excel and save again."),

@@ -12,12 +12,23 @@ Rows come out numbered as the sheet numbers them: a row missing from the XML is 
 empty tuple, so the importer's row numbers are Excel's. Unlike openpyxl's read-only
 mode, rows past the sheet's declared dimension are read too (some programs write a
 wrong one). Shared strings are read once, whole, as openpyxl does. A document type
-declaration is refused (an .xlsx never has one; entities are how XML bombs work)."""
+declaration is refused (an .xlsx never has one; entities are how XML bombs work).
+
+A large worksheet is read by a second process (`Workbook.stream`): reading the XML is a
+fifth of an import's time, and the importer, one process, can check and write rows
+meanwhile on the other core. `python -m kam.transfer.xlsx FILE MEMBER` sends the rows
+on its standard output, pickled a thousand at a time; the pipe's buffer holds it back
+when the importer falls behind, so memory stays flat. If that process cannot start or
+stops early, the rest is read here, from the row it had reached."""
 
 from __future__ import annotations
 
+import functools
+import pickle
 import posixpath
 import re
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +49,10 @@ _SHARED_STRINGS = _RELS + "/sharedStrings"
 _STYLES = _RELS + "/styles"
 _OFFICE_DOCUMENT = _RELS + "/officeDocument"
 _COLUMN = re.compile(r"[A-Z]+")
+# A worksheet whose XML unpacks to this many bytes or more is read by a second process
+# (about 20,000 rows of a dozen columns; a smaller one is read before that would start).
+READ_AHEAD_BYTES = 4 * 1024 * 1024
+ROWS_PER_MESSAGE = 1000
 
 
 class DamagedWorkbook(ValueError):
@@ -48,6 +63,7 @@ class Workbook:
     """An .xlsx opened for reading: its worksheets' titles, and their rows on demand."""
 
     def __init__(self, path: Path):
+        self.path = Path(path)
         self.archive = zipfile.ZipFile(path)
         try:
             self._read_book()
@@ -104,7 +120,7 @@ class Workbook:
                 if kind == _WORKSHEET:
                     self.sheets.append((element.get("name", ""), member))
         found = dict(relations.values())
-        self.strings = self._shared_strings(found.get(_SHARED_STRINGS))
+        self._strings_member = found.get(_SHARED_STRINGS)
         self.date_styles, self.timedelta_styles = self._number_formats(found.get(_STYLES))
 
     def _number_formats(self, member: str | None) -> tuple[set[int], set[int]]:
@@ -128,6 +144,12 @@ class Workbook:
             if is_timedelta_format(code):
                 durations.add(index)
         return dates, durations
+
+    @functools.cached_property
+    def strings(self) -> list[str]:
+        """The shared strings, read when a sheet is first read here (not when a second
+        process reads it)."""
+        return self._shared_strings(self._strings_member)
 
     def _shared_strings(self, member: str | None) -> list[str]:
         if not member or member not in self.archive.NameToInfo:
@@ -168,6 +190,49 @@ class Workbook:
 
     # --- the sheets ----------------------------------------------------------------------
 
+    def stream(self, member: str) -> Iterator[tuple[Any, ...]]:
+        """`rows`, read by a second process when the sheet is large."""
+        if self.archive.getinfo(member).file_size < READ_AHEAD_BYTES or not _may_start_process():
+            return self.rows(member)
+        return self._read_ahead(member)
+
+    def _read_ahead(self, member: str) -> Iterator[tuple[Any, ...]]:
+        """The rows as `python -m kam.transfer.xlsx` sends them; from where it stopped,
+        read here."""
+        yielded = 0
+        child = None
+        try:
+            child = subprocess.Popen(  # noqa: S603  (this module, by the running Python)
+                _reader_command(str(self.path), member),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            assert child.stdout is not None
+            while True:
+                try:  # an unpickler a batch: each was pickled with a memo of its own
+                    batch = _Received(child.stdout).load()
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    break  # it died: read the rest here
+                if batch is None:
+                    return  # all rows sent
+                if batch is False:
+                    break  # it could not read on: here the same error will be raised
+                yield from batch
+                yielded += len(batch)
+        except OSError:
+            pass  # no process could be started: read here
+        finally:
+            if child is not None:
+                if child.poll() is None:
+                    child.kill()
+                child.wait()
+                if child.stdout is not None:
+                    child.stdout.close()
+        for number, row in enumerate(self.rows(member)):
+            if number >= yielded:
+                yield row
+
     def rows(self, member: str) -> Iterator[tuple[Any, ...]]:
         """The sheet's rows, from row 1, each a tuple of cell values (None for an empty
         cell, trailing empty cells left out)."""
@@ -182,6 +247,64 @@ class Workbook:
                     reader.done.clear()
                 if not block:
                     break
+
+
+def _may_start_process() -> bool:
+    """Whether a second process may read: not when Python cannot be run again (an
+    embedding program), nor under a test that turned it off."""
+    return bool(sys.executable) and READ_AHEAD_BYTES > 0
+
+
+def _reader_command(path: str, member: str) -> list[str]:
+    return [sys.executable, "-m", "kam.transfer.xlsx", path, member]
+
+
+class _Received(pickle.Unpickler):
+    """The reading process's batches: lists and tuples of the values a cell holds,
+    nothing else (a damaged or hostile workbook cannot make it build other objects)."""
+
+    ALLOWED = frozenset(
+        (
+            ("datetime", "datetime"),
+            ("datetime", "date"),
+            ("datetime", "time"),
+            ("datetime", "timedelta"),
+            ("kam.transfer.files", "Formula"),
+        )
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not a cell's value")
+        return super().find_class(module, name)
+
+
+def _read_in_child(path: str, member: str, out) -> None:
+    """In the second process: the sheet's rows, pickled a batch at a time; None once
+    all are sent, False when the sheet cannot be read on (the importer's own reading
+    then reports it)."""
+    try:
+        book = Workbook(Path(path))
+        try:
+            batch: list[tuple[Any, ...]] = []
+            for row in book.rows(member):
+                batch.append(row)
+                if len(batch) == ROWS_PER_MESSAGE:
+                    pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+                    batch = []
+            if batch:
+                pickle.dump(batch, out, protocol=pickle.HIGHEST_PROTOCOL)
+        finally:
+            book.close()
+        pickle.dump(None, out)
+    except (BrokenPipeError, ConnectionError):
+        return  # the importer stopped reading
+    except Exception:
+        try:
+            pickle.dump(False, out)
+        except OSError:
+            return
+    out.flush()
 
 
 class _SheetReader:
@@ -366,3 +489,7 @@ def _parser(start, end, text):
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
     return parser
+
+
+if __name__ == "__main__":
+    _read_in_child(sys.argv[1], sys.argv[2], sys.stdout.buffer)

@@ -6,6 +6,8 @@ booleans, errors, formulas (reported, not run), empty cells and rows."""
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 import zipfile
 from decimal import Decimal
 
@@ -16,6 +18,7 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
+from kam.transfer import xlsx
 from kam.transfer.files import Formula
 from kam.transfer.xlsx import DamagedWorkbook, Workbook
 
@@ -52,10 +55,11 @@ def openpyxl_rows(path) -> dict[str, list[tuple]]:
         book.close()
 
 
-def our_rows(path) -> dict[str, list[tuple]]:
+def our_rows(path, *, read="rows") -> dict[str, list[tuple]]:
+    """Each sheet's rows read here (`rows`), or by a second process if large (`stream`)."""
     book = Workbook(path)
     try:
-        return {title: list(book.rows(member)) for title, member in book.sheets}
+        return {title: list(getattr(book, read)(member)) for title, member in book.sheets}
     finally:
         book.close()
 
@@ -175,3 +179,149 @@ def test_a_document_type_declaration_is_refused(tmp_path):
     with pytest.raises(DamagedWorkbook):
         list(book.rows(book.sheets[0][1]))
     book.close()
+
+
+# --- a large sheet read by a second process ----------------------------------------------
+
+
+@pytest.fixture
+def read_ahead(monkeypatch):
+    """Every sheet read by a second process, and the reading here refused: what comes
+    out came through the pipe."""
+    monkeypatch.setattr(xlsx, "READ_AHEAD_BYTES", 1)
+
+    def refused(self, member):
+        raise AssertionError("read here, not by the second process")
+
+    monkeypatch.setattr(Workbook, "rows", refused)
+
+
+def test_a_large_sheet_is_read_by_a_second_process_with_the_same_values(tmp_path, read_ahead):
+    # given: every kind of cell, shared strings and inline
+    path = styled_book(tmp_path / "book.xlsx")
+    inline = styled_book(tmp_path / "inline.xlsx", write_only=True)
+    # when
+    ours, ours_inline = our_rows(path, read="stream"), our_rows(inline, read="stream")
+    # then: as openpyxl reads them, formulas still marked as such
+    assert ours == openpyxl_rows(path)
+    assert ours_inline == openpyxl_rows(inline)
+    assert isinstance(ours["客户"][3][0], Formula)
+    assert ours["客户"][2][0] == dt.datetime(2026, 3, 5)
+
+
+def big_book(path, rows: int):
+    book = OpenpyxlBook(write_only=True)
+    sheet = book.create_sheet("data")
+    for i in range(rows):
+        sheet.append([f"row {i}", i, dt.date(2026, 1, 1) + dt.timedelta(days=i % 300)])
+    book.save(path)
+    return path
+
+
+def test_rows_come_in_batches_and_the_reader_stops_when_the_import_does(tmp_path, monkeypatch):
+    # given: a sheet of several batches
+    monkeypatch.setattr(xlsx, "READ_AHEAD_BYTES", 1)
+    path = big_book(tmp_path / "big.xlsx", 2 * xlsx.ROWS_PER_MESSAGE + 10)
+    started: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        started.append(real_popen(*args, **kwargs))
+        return started[-1]
+
+    monkeypatch.setattr(xlsx.subprocess, "Popen", popen)
+    book = Workbook(path)
+    rows = book.stream(book.sheets[0][1])
+    # when: the import stops after a few rows (an error, a cancelled request)
+    first = [next(rows) for _ in range(3)]
+    rows.close()
+    book.close()
+    # then: the rows were right and the reading process is gone
+    assert first == [
+        ("row 0", 0, dt.datetime(2026, 1, 1)),
+        ("row 1", 1, dt.datetime(2026, 1, 2)),
+        ("row 2", 2, dt.datetime(2026, 1, 3)),
+    ]
+    assert len(started) == 1
+    assert started[0].poll() is not None
+
+
+CHILD_SENDS = """
+import pickle, sys
+out = sys.stdout.buffer
+{send}
+out.flush()
+"""
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        # it dies after the first batch (killed, out of memory)
+        "pickle.dump([('row 0', 0, __import__('datetime').datetime(2026, 1, 1))], out)",
+        # it says it cannot read on
+        "pickle.dump(False, out)",
+        # it sends an object a cell never holds: refused, not built
+        "import os; pickle.dump([(os.system, ('touch {marker}',))], out)",
+        # nothing at all
+        "",
+    ],
+    ids=["dies-after-a-batch", "cannot-read-on", "not-a-cell", "nothing"],
+)
+def test_what_the_second_process_did_not_send_is_read_here(tmp_path, monkeypatch, send):
+    # given: a reading process that stops early or misbehaves
+    monkeypatch.setattr(xlsx, "READ_AHEAD_BYTES", 1)
+    marker = tmp_path / "ran"
+    path = big_book(tmp_path / "big.xlsx", 1500)
+    script = CHILD_SENDS.format(send=send.format(marker=marker))
+    monkeypatch.setattr(xlsx, "_reader_command", lambda *_a: [sys.executable, "-c", script])
+    book = Workbook(path)
+    # when
+    rows = list(book.stream(book.sheets[0][1]))
+    book.close()
+    # then: every row, once, in order; nothing the process sent was run
+    assert rows == our_rows(path)["data"]
+    assert not marker.exists()
+
+
+def test_a_hostile_pickle_is_refused_by_the_receiver():
+    # given: what a cell holds pickled, and a call hidden in a pickle
+    import io
+    import os
+    import pickle
+
+    fine = pickle.dumps([(Formula("=A1"), dt.date(2026, 1, 1), dt.time(9), 1.5, None)])
+    hostile = pickle.dumps([(os.system, ("true",))])
+    # when / then
+    assert xlsx._Received(io.BytesIO(fine)).load()[0][0] == "=A1"
+    with pytest.raises(pickle.UnpicklingError, match="posix.system"):
+        xlsx._Received(io.BytesIO(hostile)).load()
+
+
+def test_no_python_to_start_means_the_sheet_is_read_here(tmp_path, monkeypatch):
+    # given: the second process cannot start
+    monkeypatch.setattr(xlsx, "READ_AHEAD_BYTES", 1)
+    monkeypatch.setattr(
+        xlsx, "_reader_command", lambda *_a: [str(tmp_path / "no-such-python"), "-c", ""]
+    )
+    path = styled_book(tmp_path / "book.xlsx")
+    # when / then
+    assert our_rows(path, read="stream") == openpyxl_rows(path)
+
+
+def test_a_damaged_large_sheet_is_reported_as_damaged(tmp_path, monkeypatch):
+    # given: a sheet whose XML breaks off, read by a second process
+    from kam.core.errors import ValidationFailed
+    from kam.transfer.files import close_sheets, open_sheets
+
+    monkeypatch.setattr(xlsx, "READ_AHEAD_BYTES", 1)
+    base = styled_book(tmp_path / "book.xlsx")
+    path = with_sheet_xml(
+        base, SHEET.format('<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r=')[:-20]
+    )
+    sheets = open_sheets(path)
+    rows = sheets[0].rows
+    # when / then: what a damaged file gets when read here
+    with pytest.raises(ValidationFailed, match="damaged"):
+        list(rows)
+    close_sheets(sheets)
