@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kam.accounts.models import Account, AccountMember, AccountType, Nature, Size
 from kam.core import audit, clock, drafts, sharing, validation
@@ -34,6 +35,10 @@ EDITABLE_FIELDS = (
 )
 
 
+# Made once: the importer cleans thousands of rows and the message is rarely shown.
+_CODE_TAKEN = gettext_lazy("Another account already uses the code “%(code)s”.")
+
+
 def _clean(
     data: dict[str, Any], *, instance: Account | None = None, check_code: bool = True
 ) -> dict[str, Any]:
@@ -51,7 +56,7 @@ def _clean(
                 field=name,
                 model=Account,
                 instance=instance,
-                message=_("Another account already uses the code “%(code)s”."),
+                message=_CODE_TAKEN,
                 check=check_code,
             )
         elif name in ("industry", "region"):

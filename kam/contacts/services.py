@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kam.contacts.models import Contact, ContactStatus, Disc, Layer
 from kam.core import audit, clock, drafts, validation
@@ -31,6 +32,10 @@ EDITABLE_FIELDS = (
 )
 
 
+# Made once: the importer cleans thousands of rows and the message is rarely shown.
+_CODE_TAKEN = gettext_lazy("Another contact already uses the code “%(code)s”.")
+
+
 def _clean(
     data: dict[str, Any], *, instance: Contact | None = None, check_code: bool = True
 ) -> dict[str, Any]:
@@ -47,7 +52,7 @@ def _clean(
                 field=name,
                 model=Contact,
                 instance=instance,
-                message=_("Another contact already uses the code “%(code)s”."),
+                message=_CODE_TAKEN,
                 check=check_code,
             )
         elif name in ("title", "department", "phone"):

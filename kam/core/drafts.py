@@ -9,12 +9,14 @@ writing it."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from django.conf import settings
 from django.db import connections, models, router
 from django.db.backends.base.operations import BaseDatabaseOperations
 from django.utils.functional import Promise
@@ -202,15 +204,29 @@ def _fixer(column: models.Field, connection) -> Callable[[Any, models.Model], An
     if kind in _INTEGERS and _plain_integers(connection):
         return None  # SQLite takes Python's int (the services set ints here)
     if kind in ("DateTimeField", "DateField"):
-        # The same days and moments come back row after row (stage dates, now).
+        # The same days and moments come back row after row (stage dates); each new
+        # one is converted as Django converts it, or, for SQLite keeping moments as
+        # text in UTC, as its adapt_datetimefield_value would without its lookups.
         seen: dict[Any, Any] = {}
+        utc = dt.UTC
+        convert = (
+            (
+                lambda value: (
+                    str(value)
+                    if value.utcoffset() is None
+                    else str(value.astimezone(utc).replace(tzinfo=None))
+                )
+            )
+            if kind == "DateTimeField" and _utc_text(connection, column)
+            else lambda value: to_db(value, connection, prepared=True)
+        )
 
         def moment(value, _record):
             if value is None:
                 return None
             done = seen.get(value, _MISSING)
             if done is _MISSING:
-                done = to_db(value, connection, prepared=True)
+                done = convert(value)
                 if len(seen) < 10_000:
                     seen[value] = done
             return done
@@ -249,6 +265,17 @@ _INTEGERS = frozenset(
     )
 )
 _MISSING = object()
+
+
+def _utc_text(connection, column: models.Field) -> bool:
+    """Whether the column's moments are written as SQLite's text in UTC, by Django's
+    own conversion."""
+    return (
+        connection.vendor == "sqlite"
+        and settings.USE_TZ
+        and connection.timezone_name == "UTC"
+        and type(column).get_db_prep_value is models.DateTimeField.get_db_prep_value
+    )
 
 
 def _plain_integers(connection) -> bool:

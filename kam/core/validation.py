@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from kam.core.errors import ValidationFailed
@@ -96,12 +97,15 @@ def date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
         raise ValidationFailed(_("Enter a date as YYYY-MM-DD."), field=field) from None
 
 
-def past_date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
-    """A day that has happened (today at the latest); None when not given."""
+def past_date(
+    value: Any, *, field: str, required: bool = False, tz: dt.tzinfo | None = None
+) -> dt.date | None:
+    """A day that has happened (today at the latest, in `tz`: by default the current
+    time zone); None when not given."""
     from kam.core import clock
 
     day = date(value, field=field, required=required)
-    if day is not None and day > clock.today():
+    if day is not None and day > clock.today(tz):
         raise ValidationFailed(
             _("This date is in the future; enter the day it happened (today at the latest)."),
             field=field,
@@ -115,7 +119,7 @@ def unique_code(
     field: str,
     model: type[models.Model],
     instance=None,
-    message: str,
+    message: str | Promise,
     check: bool = True,
 ) -> str | None:
     """An optional external reference (ERP code, import key) that must stay unique.

@@ -6,12 +6,14 @@ edited on its own; every change is an event in the deal's history."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kam.core import audit, clock, drafts, sharing, validation
 from kam.core.concurrency import lock_for_change
@@ -54,6 +56,10 @@ SNAPSHOT_FIELDS = (
 )
 
 
+# Made once: the importer cleans thousands of rows and the message is rarely shown.
+_CODE_TAKEN = gettext_lazy("Another opportunity already uses the code “%(code)s”.")
+
+
 def _clean(
     data: dict[str, Any], *, instance: Opportunity | None = None, check_code: bool = True
 ) -> dict[str, Any]:
@@ -70,7 +76,7 @@ def _clean(
                 field=name,
                 model=Opportunity,
                 instance=instance,
-                message=_("Another opportunity already uses the code “%(code)s”."),
+                message=_CODE_TAKEN,
                 check=check_code,
             )
         elif name == "amount":
@@ -343,6 +349,12 @@ _STATUSES = frozenset(Status.values)
 def _day_start(day: dt.date, tz: dt.tzinfo | None = None) -> dt.datetime:
     """The moment a day-dated fact is recorded at: 09:00 local time that day (`tz`: the
     current time zone, when the caller has it at hand)."""
+    return _day_start_in(day, tz or timezone.get_current_timezone())
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_start_in(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
+    # Kept: an import dates thousands of stages on the same few hundred days.
     return timezone.make_aware(dt.datetime.combine(day, dt.time(9, 0)), tz)
 
 
@@ -442,7 +454,7 @@ def opportunity_bring_in_build(
         )
     closed = status != Status.OPEN
     if closed:
-        closed_on = validation.past_date(closed_on, field="closed_on", required=True)
+        closed_on = validation.past_date(closed_on, field="closed_on", required=True, tz=tz)
         assert closed_on is not None
         if days and closed_on < days[-1]:
             raise ValidationFailed(

@@ -94,3 +94,30 @@ def test_an_event_row_saved_is_what_record_writes(world):
     written = Event.objects.filter(entity="account", entity_id=7).exclude(pk=recorded.pk).get()
     fields = ("at", "actor_id", "entity", "action", "before", "after", "account_id", "note")
     assert [getattr(written, f) for f in fields] == [getattr(recorded, f) for f in fields]
+
+
+def test_moments_are_written_in_the_text_django_writes(world):
+    # given: a moment in UTC (now, as the services take it), with and without
+    # microseconds, and one in the local time zone (an imported stage date)
+    moments = [
+        dt.datetime(2026, 3, 5, 1, 2, 3, 456789, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 5, 1, 2, 3, tzinfo=dt.UTC),
+        AT,
+    ]
+    for i, at in enumerate(moments):
+        with clock.freeze(at):
+            audit.record(actor=world.admin, entity="account", entity_id=100 + i, action="x")
+            row = audit.event(actor=world.admin, entity="account", entity_id=200 + i, action="x")
+        # when
+        drafts.insert_many([row], model=Event)
+    # then: the column's stored value (SQLite: its text) is the same both ways
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT entity_id, CAST(at AS TEXT) FROM core_event "
+            "WHERE entity = 'account' AND action = 'x'"
+        )
+        stored = dict(cursor.fetchall())
+    assert [stored[200 + i] for i in range(3)] == [stored[100 + i] for i in range(3)]
+    assert len(set(stored.values())) == 3
