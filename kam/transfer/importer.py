@@ -34,7 +34,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from kam.core.db import refresh_statistics
+from kam.core.db import bulk_cache, refresh_statistics
 from kam.core.errors import ValidationFailed
 from kam.transfer import columns as cols
 from kam.transfer import handlers
@@ -273,7 +273,7 @@ def _run(
     sheets = [Sheet(s.title, iter(s.rows), s.header_row, s.meta) for s in sheets]
     plan = _plan(sheets, kind=kind, report=report)
     try:
-        with transaction.atomic():
+        with bulk_cache(), transaction.atomic():
             context = Context(actor=actor, report=report, skip=skip, progress=progress)
             for kind_key in cols.ORDER:
                 for found, sheet, headers, header_row in plan:

@@ -9,7 +9,9 @@ import pytest
 from django.db import connection
 from django.db.models import Value
 
+from kam.core import db as db_module
 from kam.core.db import refresh_statistics
+from kam.transfer.files import Sheet
 
 
 @pytest.mark.django_db
@@ -211,3 +213,52 @@ def test_the_connection_runs_without_jit_on_postgresql():
     with connection.cursor() as cursor:
         cursor.execute("SHOW jit")
         assert cursor.fetchone()[0] == "off"
+
+
+def cache_size():
+    """SQLite's page cache of this connection (None on PostgreSQL, which has none of its
+    own per connection)."""
+    if connection.vendor != "sqlite":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        return cursor.fetchone()[0]
+
+
+LARGER = -db_module.BULK_CACHE_KIB if connection.vendor == "sqlite" else None
+
+
+def test_a_bulk_load_has_a_larger_page_cache_and_gives_it_back(db):
+    # given
+    before = cache_size()
+    # when / then: larger inside, as before after, also when the load fails
+    with db_module.bulk_cache():
+        assert cache_size() == LARGER
+    assert cache_size() == before
+    with pytest.raises(RuntimeError), db_module.bulk_cache():
+        raise RuntimeError("the load failed")
+    assert cache_size() == before
+    assert connection.vendor != "sqlite" or before != LARGER
+
+
+def test_the_import_runs_with_the_larger_page_cache(world, monkeypatch):
+    # given: the import's sheets read while it runs
+    from kam.transfer import importer
+
+    seen = []
+    real = importer._import_sheet
+
+    def watched(*args, **kwargs):
+        seen.append(cache_size())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(importer, "_import_sheet", watched)
+    before = cache_size()
+    # when
+    report = importer.write_sheets(
+        [Sheet("客户", [["客户名称*"], ["新客户"]])], actor=world.admin, name="t.xlsx"
+    )
+    # then
+    assert report.written
+    assert seen == [LARGER]
+    assert cache_size() == before
