@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
-from collections.abc import Callable, Sequence
+import queue
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -58,16 +60,21 @@ def save_one(draft: Draft[M]) -> M:
     return draft.record
 
 
-def save_many(drafts: Sequence[Draft]) -> None:
+def save_many(drafts: Sequence[Draft], *, events: bool = True) -> list[EventRow]:
     """Write drafts of one model: the records, then every event, in row order.
 
     The records get their primary keys from the INSERT itself (RETURNING: PostgreSQL,
     SQLite ≥ 3.35), which the events then carry. No `save()` runs: a draft is complete
-    when built (its version, its timestamps)."""
+    when built (its version, its timestamps). With `events=False` the events, stamped,
+    are returned for the caller to write (`WriteBehind`)."""
     if not drafts:
-        return
+        return []
     insert_many([d.record for d in drafts])
-    insert_many([event for draft in drafts for event in draft._stamp()], model=Event)
+    rows = [event for draft in drafts for event in draft._stamp()]
+    if not events:
+        return rows
+    insert_many(rows, model=Event)
+    return []
 
 
 def insert_many(records: Sequence[Any], *, model: type[models.Model] | None = None) -> None:
@@ -88,6 +95,22 @@ def insert_many(records: Sequence[Any], *, model: type[models.Model] | None = No
         for record in records:  # pragma: no cover - SQLite < 3.35 gives no ids back
             record.save(force_insert=True)
         return
+    with connection.cursor() as cursor:
+        for batch, sql, params in _statements(records, model, connection, returning=instances):
+            cursor.execute(sql, params)
+            if not instances:
+                continue
+            ids = [row[0] for row in cursor.fetchall()]
+            for record, pk in zip(batch, ids, strict=True):
+                record.pk = pk
+                record._state.adding = False
+                record._state.db = connection.alias
+
+
+def _statements(
+    records: Sequence[Any], model: type[models.Model], connection, *, returning: bool
+) -> Iterator[tuple[Sequence[Any], str, list[Any]]]:
+    """(the records, the INSERT, its parameters) of each statement writing them."""
     fields, make_row = _row_maker(model, connection)
     per_statement = max(1, min(BATCH_SIZE, _max_params(connection) // len(fields)))
     quote = connection.ops.quote_name
@@ -97,23 +120,96 @@ def insert_many(records: Sequence[Any], *, model: type[models.Model] | None = No
         f"({', '.join(quote(f.column) for f in fields)}) VALUES "
     )
     one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
-    tail = f" RETURNING {quote(model._meta.pk.column)}" if instances else ""
-    with connection.cursor() as cursor:
-        for start in range(0, len(records), per_statement):
-            batch = records[start : start + per_statement]
-            params: list[Any] = []
-            for record in batch:
-                if instances and record.pk is not None:
-                    raise ValueError(f"{record!r} is already saved")
-                params.extend(make_row(record))
-            cursor.execute(head + ", ".join([one_row] * len(batch)) + tail, params)
-            if not instances:
-                continue
-            ids = [row[0] for row in cursor.fetchall()]
-            for record, pk in zip(batch, ids, strict=True):
-                record.pk = pk
-                record._state.adding = False
-                record._state.db = connection.alias
+    tail = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+    for start in range(0, len(records), per_statement):
+        batch = records[start : start + per_statement]
+        params: list[Any] = []
+        for record in batch:
+            if returning and record.pk is not None:
+                raise ValueError(f"{record!r} is already saved")
+            params.extend(make_row(record))
+        yield batch, head + ", ".join([one_row] * len(batch)) + tail, params
+
+
+class WriteBehindFailed(RuntimeError):
+    """The second thread's write failed (not a DatabaseError: no savepoint of this
+    thread may take it for its own and go on; the whole transaction must go)."""
+
+
+class WriteBehind:
+    """A second thread writing rows (an import's events: three in four of the rows it
+    writes) on this thread's connection, in its transaction, while this thread checks
+    and builds the next rows. SQLite and psycopg let go of Python's lock while the
+    database works, so the writing overlaps the checking on a second core.
+
+    One batch at a time, in order. Every statement this thread runs first waits for the
+    batch in hand (an execute wrapper on the connection), so reads see what was written
+    and savepoints never straddle the other thread's work; leaving the block waits for
+    the last batch, so the transaction is never committed or rolled back under it. An
+    error on the second thread is raised on this one at its next statement, or on
+    leaving the block, as WriteBehindFailed: the import fails whole."""
+
+    def __init__(self, connection) -> None:
+        # The connection itself (django.db.connection would find the other thread's own)
+        self.connection = connection
+        self._jobs: queue.Queue = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._work, name="kam-write-behind", daemon=True)
+        self._wrapper = connection.execute_wrapper(self._before_statement)
+
+    def __enter__(self) -> WriteBehind:
+        self.connection.inc_thread_sharing()
+        self._wrapper.__enter__()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._jobs.put(None)
+        self._thread.join()
+        self._wrapper.__exit__(*exc)
+        self.connection.dec_thread_sharing()
+        if exc[0] is None:
+            self._raise()
+
+    def submit(self, rows: Sequence[Any], model: type[models.Model]) -> None:
+        """Write these rows of `model` (as `insert_many(rows, model=model)`) behind. The
+        statements are made here: the other thread only runs them (Python's lock held
+        as little as may be there)."""
+        self.wait()
+        if rows:
+            statements = [
+                (sql, params)
+                for _rows, sql, params in _statements(rows, model, self.connection, returning=False)
+            ]
+            self._jobs.put(statements)
+
+    def wait(self) -> None:
+        """Until the batch in hand is written; its error, if it failed."""
+        self._jobs.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        error, self._error = self._error, None
+        if error is not None:
+            raise WriteBehindFailed(f"writing behind failed: {error}") from error
+
+    def _before_statement(self, execute, sql, params, many, context):
+        if threading.current_thread() is not self._thread:
+            self.wait()
+        return execute(sql, params, many, context)
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            try:
+                if self._error is None:
+                    with self.connection.cursor() as cursor:
+                        for sql, params in job:
+                            cursor.execute(sql, params)
+            except BaseException as exc:  # raised on the importer's thread
+                self._error = exc
+            finally:
+                self._jobs.task_done()
+        self._jobs.task_done()
 
 
 def update_many(records: Sequence[models.Model], fields: Sequence[str]) -> None:

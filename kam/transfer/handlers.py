@@ -8,8 +8,9 @@ One set of rules, two ways of writing:
 - A row that makes a new record has it built by the service's build step
   (`account_build`, `opportunity_bring_in_build` … — the same checks, nothing written)
   and kept in a batch. The batch is written with `kam.core.drafts.save_many` — a few
-  multi-row INSERTs for the records, then for their events — when its chunk of rows
-  ends, or sooner when a later row must see it (a row naming one of its records by
+  multi-row INSERTs for the records, then for their events — once the next chunk's
+  lookups are made (its events written behind, on a second thread, while that chunk is
+  checked), or sooner when a later row must see it (a row naming one of its records by
   name, a row that changes a record: events stay in row order).
 
 The lookups a chunk needs (codes, names, the accounts rows refer to) are made for the
@@ -99,6 +100,9 @@ class Context:
         self.report = report
         self.skip = skip
         self.fast = FAST
+        # Where the batches' events are written while the next rows are checked (set
+        # by the importer for the run; None: written with their records).
+        self.behind: drafts.WriteBehind | None = None
         self._users: dict[str, User | None] = {}
 
     def user(self, ref: str) -> User | None:
@@ -144,13 +148,23 @@ class Handler:
     # --- what the importer's loop calls ---------------------------------------------------
 
     def start_chunk(self, rows: list[Row]) -> None:
+        """The chunk's lookups, then the last chunk's batch written: its events are
+        written behind while this chunk's rows are checked. The lookups did not see the
+        batch's records, so what they found under the batch's keys is dropped (those
+        rows look up on their own)."""
         self._cache = {}
         self._fresh = False
         if rows:
             self.headers = rows[0].headers
-            if self.context.fast:
-                self.prefetch(rows)
-                self._fresh = True
+        if not self.context.fast:
+            return
+        written = self._pending_keys
+        if rows:
+            self.prefetch(rows)
+        self.flush()
+        for key in written:
+            self._cache.pop(key, None)
+        self._fresh = bool(rows)
 
     def take(self, row: Row) -> str | None:
         """The row's outcome, or None when it failed (its problem reported)."""
@@ -171,11 +185,10 @@ class Handler:
         self._fresh = False
         return self._in_savepoint(row.number, step)
 
-    def end_chunk(self) -> None:
-        self.flush()
-
     def finish(self) -> None:
-        """Work that needs every row in (contacts' reports_to)."""
+        """After the sheet's last row: its batch written; work that needs every row in
+        (contacts' reports_to)."""
+        self.flush()
 
     def label(self, row: Row) -> str:
         return str(row.values.get("name") or row.values.get(self.kind.key_column) or "")
@@ -215,9 +228,10 @@ class Handler:
             return
         pending, self._pending, self._pending_keys = self._pending, [], set()
         batch = [draft for _number, draft in pending]
+        behind = self.context.behind
         try:
             with transaction.atomic():
-                drafts.save_many(batch)
+                events = drafts.save_many(batch, events=behind is None)
         except DatabaseError:
             logger.warning("import: a batch of %s was refused", self.kind.key, exc_info=True)
             first, last = pending[0][0], pending[-1][0]
@@ -239,6 +253,8 @@ class Handler:
                 self.outcomes[number] = None
                 self.context.report.invalid_rows.add((self.kind.key, number))
             return
+        if behind is not None:  # out of the savepoint, whose end would wait for them
+            behind.submit(events, Event)
         self.saved(batch)
 
     def _write_now(self, step: Step) -> str:

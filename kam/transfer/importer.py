@@ -27,6 +27,7 @@ batches (kam.transfer.handlers). What the importer adds is the file around them:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from kam.core import drafts
 from kam.core.db import bulk_cache, refresh_statistics
 from kam.core.errors import ValidationFailed
 from kam.transfer import columns as cols
@@ -275,10 +277,15 @@ def _run(
     try:
         with bulk_cache(), transaction.atomic():
             context = Context(actor=actor, report=report, skip=skip, progress=progress)
-            for kind_key in cols.ORDER:
-                for found, sheet, headers, header_row in plan:
-                    if found.key == kind_key:
-                        _import_sheet(context, found, sheet, headers, header_row)
+            with (
+                drafts.WriteBehind(transaction.get_connection()) if context.fast else nullcontext()
+            ) as behind:
+                context.behind = behind
+                for kind_key in cols.ORDER:
+                    for found, sheet, headers, header_row in plan:
+                        if found.key == kind_key:
+                            _import_sheet(context, found, sheet, headers, header_row)
+            context.behind = None
             # With valid_only (skip), only a row the check did not see fail stops the write.
             failed = bool(report.error_count if skip is None else report.invalid_rows - skip)
             if not commit or failed:
@@ -490,7 +497,6 @@ def _import_sheet(
             handler.outcomes[row.number] = outcome
             if outcome and len(tally.preview) < PREVIEW_ROWS:
                 tally.preview.append((row.number, outcome, handler.label(row)))
-        handler.end_chunk()
     handler.finish()
     for outcome in handler.outcomes.values():
         if outcome is None:

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
+import time
 from decimal import Decimal
 
+import pytest
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from kam.accounts.models import Account
@@ -111,8 +115,6 @@ def test_moments_are_written_in_the_text_django_writes(world):
         # when
         drafts.insert_many([row], model=Event)
     # then: the column's stored value (SQLite: its text) is the same both ways
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT entity_id, CAST(at AS TEXT) FROM core_event "
@@ -121,3 +123,64 @@ def test_moments_are_written_in_the_text_django_writes(world):
         stored = dict(cursor.fetchall())
     assert [stored[200 + i] for i in range(3)] == [stored[100 + i] for i in range(3)]
     assert len(set(stored.values())) == 3
+
+
+# --- writing behind ------------------------------------------------------------------------
+
+
+def x_events(world, n: int, first: int = 900) -> list[audit.EventRow]:
+    return [
+        audit.event(actor=world.admin, entity="account", entity_id=first + i, action="x")
+        for i in range(n)
+    ]
+
+
+def test_rows_are_written_by_the_other_thread_and_a_read_here_waits_for_them(world):
+    # given: the other thread slow to write
+    writers: set[int] = set()
+
+    def slow_writes(execute, sql, params, many, context):
+        if sql.startswith('INSERT INTO "core_event"'):
+            writers.add(threading.get_ident())
+            time.sleep(0.3)
+        return execute(sql, params, many, context)
+
+    with (
+        connection.execute_wrapper(slow_writes),
+        drafts.WriteBehind(transaction.get_connection()) as behind,
+    ):
+        behind.submit(x_events(world, 50), Event)
+        # when: this thread reads before the write is done
+        seen = Event.objects.filter(action="x").count()
+    # then: it saw every row, written on the other thread
+    assert seen == 50
+    assert writers and threading.get_ident() not in writers
+
+
+def test_leaving_the_block_waits_for_the_last_rows(world):
+    # when
+    with drafts.WriteBehind(transaction.get_connection()) as behind:
+        behind.submit(x_events(world, 3), Event)
+        behind.submit(x_events(world, 2, first=950), Event)
+    # then
+    assert Event.objects.filter(action="x").count() == 5
+
+
+@pytest.mark.parametrize("read_after", [True, False], ids=["next-statement", "leaving"])
+def test_a_failure_behind_fails_this_thread_as_no_database_error(world, read_after):
+    # given: a row the database refuses (an event without its entity)
+    bad = x_events(world, 1)
+    bad[0].entity = None
+    # when / then: raised at the next statement here, or on leaving the block, as an
+    # error no savepoint of the import takes for a refused batch of its own
+    with (
+        pytest.raises(drafts.WriteBehindFailed) as failed,
+        transaction.atomic(),
+        drafts.WriteBehind(transaction.get_connection()) as behind,
+    ):
+        behind.submit(bad, Event)
+        if read_after:
+            Event.objects.count()
+    assert isinstance(failed.value.__cause__, IntegrityError)
+    assert not isinstance(failed.value, DatabaseError)
+    assert Event.objects.filter(action="x").count() == 0

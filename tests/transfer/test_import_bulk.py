@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from kam.accounts.models import Account
 from kam.accounts.services import account_create
 from kam.contacts.services import contact_create
+from kam.core import drafts
 from kam.core.models import Event
 from kam.opportunities.services import opportunity_create
 from kam.transfer import handlers, importer
@@ -301,3 +302,43 @@ def test_bosses_are_linked_in_batches_as_one_at_a_time(world, today, monkeypatch
         (9, "上级"),
         (10, "上级"),
     ]
+
+
+def test_the_events_are_written_behind_and_a_failure_there_undoes_the_whole_import(
+    world, in_kam, monkeypatch
+):
+    # given: the events' INSERTs (run on the second thread) sent to a table that is not
+    # there, the records' (run here) as they are
+    real = drafts._statements
+
+    def broken(records, model, connection, *, returning):
+        for batch, sql, params in real(records, model, connection, returning=returning):
+            yield batch, sql if returning else sql.replace('"core_event"', '"no_such"'), params
+
+    monkeypatch.setattr(drafts, "_statements", broken)
+    before = fingerprint()
+    # when / then: the import fails whole
+    with pytest.raises(drafts.WriteBehindFailed):
+        importer.write_sheets(rich_sheets(), actor=world.admin, valid_only=True)
+    assert fingerprint() == before
+
+
+def test_a_batch_the_database_refuses_is_reported_and_nothing_is_written(world, monkeypatch):
+    # given: someone takes an account's code between the lookups and the write
+    real = drafts.insert_many
+
+    def refusing(records, *, model=None):
+        if model is None and records and isinstance(records[0], Account):
+            raise IntegrityError("UNIQUE constraint failed: accounts_account.code")
+        return real(records, model=model)
+
+    monkeypatch.setattr(drafts, "insert_many", refusing)
+    before = fingerprint()
+    sheets = [Sheet("客户", [["客户编码", "客户名称*"], ["A1", "华东机械"], ["A2", "西部重工"]])]
+    # when
+    report = importer.write_sheets(sheets, actor=world.admin)
+    # then: the rows fail with words saying why, and nothing is written
+    assert report.written is False
+    assert [(p.sheet, p.row) for p in report.errors] == [("客户", 2)]
+    assert "could not be written" in report.errors[0].message
+    assert fingerprint() == before
