@@ -4,6 +4,7 @@ and saying how to fix it, in the user's language."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -31,6 +32,13 @@ def text(value: Any, *, field: str, max_length: int, required: bool = False) -> 
     return value
 
 
+@functools.cache
+def _values_of(choices: type[models.TextChoices]) -> frozenset[str]:
+    # Django builds the list of values anew at each `.values` (an importer checks
+    # thousands of rows).
+    return frozenset(choices.values)
+
+
 def choice(
     value: Any, *, field: str, choices: type[models.TextChoices], allow_blank: bool = True
 ) -> str:
@@ -38,7 +46,7 @@ def choice(
         if allow_blank:
             return ""
         raise ValidationFailed(_("This field is required."), field=field)
-    if value not in choices.values:
+    if value not in _values_of(choices):
         raise ValidationFailed(
             _("“%(value)s” is not a valid choice; use one of: %(choices)s.")
             % {"value": value, "choices": ", ".join(choices.values)},

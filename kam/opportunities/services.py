@@ -414,12 +414,14 @@ def opportunity_bring_in_build(
     closed_on: dt.date | None = None,
     close_reason: str = "",
     check_code: bool = True,
+    tz: dt.tzinfo | None = None,
     **fields: Any,
 ) -> drafts.Draft[Opportunity]:
     """`opportunity_bring_in`'s deal checked, unsaved, as it stands after its past: at
     its current stage (its version counts each move, as if each had been saved), with
     the created event dated its first day, an `advanced` event per later day and the
-    `closed` event. The importer writes thousands of these at once."""
+    `closed` event. The importer writes thousands of these at once (`tz`: the current
+    time zone, which it looks up once)."""
     playbook_key, book = _playbook(playbook)
     stage = _check_stage(book, stage or book.first_stage.key)
     position = book.stage_keys.index(stage)
@@ -443,7 +445,7 @@ def opportunity_bring_in_build(
             _("The stage dates go back in time; list them from the first stage to the current."),
             field="stage_dates",
         )
-    tz = timezone.get_current_timezone()  # once: looking it up costs more than the rest
+    tz = tz or timezone.get_current_timezone()  # once: looking it up costs more than the rest
     if days and days[-1] > clock.today(tz):
         raise ValidationFailed(
             _("The stage cannot have been entered in the future."), field="stage_dates"

@@ -30,6 +30,7 @@ from typing import Any
 
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from kam.accounts import revenue as revenue_services
@@ -762,6 +763,7 @@ class Opportunities(Handler):
         super().__init__(*args, **kwargs)
         # Playbook, stage and buyer-stage names as written -> their keys.
         self._known: dict[tuple, str] = {}
+        self._tz = timezone.get_current_timezone()  # the import's, looked up once
 
     def row(self, row: Row) -> Step:
         values = row.values
@@ -795,6 +797,7 @@ class Opportunities(Handler):
                 closed_on=values.get("closed_on"),
                 close_reason=values.get("close_reason") or "",
                 check_code=not self.context.fast,
+                tz=self._tz,
                 **fields,
             )
         self._kept(row, existing, stage, values.get("status"))
