@@ -169,7 +169,7 @@ def rows_per_second(ctx: Context) -> None:
             "import": lambda: import_batch(gen, chunk, actor),
             "raw": lambda: raw_insert(adapted),
         },
-        runs=min(ctx.runs, 3),
+        runs=min(ctx.runs, 5),
     )
     imp, raw = samples["import"], samples["raw"]
     share = raw.median / imp.median
