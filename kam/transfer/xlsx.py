@@ -24,6 +24,7 @@ stops early, the rest is read here, from the row it had reached."""
 from __future__ import annotations
 
 import functools
+import logging
 import pickle
 import posixpath
 import re
@@ -49,6 +50,7 @@ _SHARED_STRINGS = _RELS + "/sharedStrings"
 _STYLES = _RELS + "/styles"
 _OFFICE_DOCUMENT = _RELS + "/officeDocument"
 _COLUMN = re.compile(r"[A-Z]+")
+logger = logging.getLogger(__name__)
 # A worksheet whose XML unpacks to this many bytes or more is read by a second process
 # (about 20,000 rows of a dozen columns; a smaller one is read before that would start).
 READ_AHEAD_BYTES = 4 * 1024 * 1024
@@ -212,16 +214,23 @@ class Workbook:
             while True:
                 try:  # an unpickler a batch: each was pickled with a memo of its own
                     batch = _Received(child.stdout).load()
-                except (EOFError, OSError, pickle.UnpicklingError):
-                    break  # it died: read the rest here
+                except (EOFError, OSError, pickle.UnpicklingError) as exc:
+                    logger.warning(
+                        "reading %s in a second process stopped after %d rows (%r); "
+                        "reading the rest here",
+                        member,
+                        yielded,
+                        exc,
+                    )
+                    break
                 if batch is None:
                     return  # all rows sent
                 if batch is False:
                     break  # it could not read on: here the same error will be raised
                 yield from batch
                 yielded += len(batch)
-        except OSError:
-            pass  # no process could be started: read here
+        except OSError as exc:
+            logger.warning("no second process to read %s (%s); reading it here", member, exc)
         finally:
             if child is not None:
                 if child.poll() is None:
@@ -250,9 +259,9 @@ class Workbook:
 
 
 def _may_start_process() -> bool:
-    """Whether a second process may read: not when Python cannot be run again (an
-    embedding program), nor under a test that turned it off."""
-    return bool(sys.executable) and READ_AHEAD_BYTES > 0
+    """Whether a second process may read: not when Python cannot be run again (a
+    program embedding it may leave sys.executable empty)."""
+    return bool(sys.executable)
 
 
 def _reader_command(path: str, member: str) -> list[str]:

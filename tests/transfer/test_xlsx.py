@@ -268,7 +268,7 @@ out.flush()
     ],
     ids=["dies-after-a-batch", "cannot-read-on", "not-a-cell", "nothing"],
 )
-def test_what_the_second_process_did_not_send_is_read_here(tmp_path, monkeypatch, send):
+def test_what_the_second_process_did_not_send_is_read_here(tmp_path, monkeypatch, caplog, send):
     # given: a reading process that stops early or misbehaves
     monkeypatch.setattr(xlsx, "READ_AHEAD_BYTES", 1)
     marker = tmp_path / "ran"
@@ -282,6 +282,9 @@ def test_what_the_second_process_did_not_send_is_read_here(tmp_path, monkeypatch
     # then: every row, once, in order; nothing the process sent was run
     assert rows == our_rows(path)["data"]
     assert not marker.exists()
+    # and, unless it said the sheet cannot be read, the log says it stopped
+    stopped = [r for r in caplog.records if "stopped after" in r.getMessage()]
+    assert len(stopped) == (0 if send == "pickle.dump(False, out)" else 1)
 
 
 def test_a_hostile_pickle_is_refused_by_the_receiver():
@@ -298,15 +301,16 @@ def test_a_hostile_pickle_is_refused_by_the_receiver():
         xlsx._Received(io.BytesIO(hostile)).load()
 
 
-def test_no_python_to_start_means_the_sheet_is_read_here(tmp_path, monkeypatch):
+def test_no_python_to_start_means_the_sheet_is_read_here(tmp_path, monkeypatch, caplog):
     # given: the second process cannot start
     monkeypatch.setattr(xlsx, "READ_AHEAD_BYTES", 1)
     monkeypatch.setattr(
         xlsx, "_reader_command", lambda *_a: [str(tmp_path / "no-such-python"), "-c", ""]
     )
     path = styled_book(tmp_path / "book.xlsx")
-    # when / then
+    # when / then: read here, and the log says why
     assert our_rows(path, read="stream") == openpyxl_rows(path)
+    assert "no second process" in caplog.text
 
 
 def test_a_damaged_large_sheet_is_reported_as_damaged(tmp_path, monkeypatch):
