@@ -51,6 +51,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import cached_property, lru_cache
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -58,6 +59,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from kam.methodology.schema import Text, _check_key, check_unique, repeated
 
 K = TypeVar("K")
+
+# Indicator scores a model keeps for the inputs it met last (GradePlan.score).
+SCORES_KEPT = 8192
 
 # The inputs an indicator may grade on (filled by kam/accounts/grading.py) and
 # whether each is a number or a text/choice (only text can be looked up).
@@ -170,6 +174,11 @@ class GradingModel(BaseModel):
     tiers: list[Tier] = Field(min_length=2)
     groups: list[Group] = Field(min_length=1)
 
+    @cached_property
+    def plan(self) -> GradePlan:
+        """What every grade under this model shares, worked out once."""
+        return GradePlan(self)
+
     @model_validator(mode="after")
     def _consistent(self) -> GradingModel:
         keys = [t.key for t in self.tiers]
@@ -251,28 +260,46 @@ def competition_ranks(values: Mapping[K, Decimal]) -> dict[K, int]:
     return {k: first[v] for k, v in values.items()}
 
 
-def tier_for_rank(model: GradingModel, rank: int, book_size: int) -> str:
-    """The first tier whose cumulative share s has (rank − 1) / N < s, exactly."""
+def tier_limits(model: GradingModel, book_size: int) -> list[tuple[int, str]]:
+    """Each tier but the rest with the first rank it no longer takes: an account ranked
+    r is in the first tier whose cumulative share s has (r − 1) / N < s, that is
+    r − 1 < ⌈s × N⌉ (r − 1 is a whole number), computed exactly once for the book."""
     cumulative = Fraction(0)
+    limits = []
     for tier in model.tiers[:-1]:
         cumulative += Fraction(Decimal(str(tier.share))) / 100
-        if Fraction(rank - 1, book_size) < cumulative:
-            return tier.key
-    return model.rest_tier.key
+        limits.append((math.ceil(cumulative * book_size) + 1, tier.key))
+    return limits
+
+
+def tier_for_rank(model: GradingModel, rank: int, book_size: int) -> str:
+    """The first tier whose cumulative share s has (rank − 1) / N < s, exactly."""
+    return _tier_within(tier_limits(model, book_size), rank, model.rest_tier.key)
+
+
+def _tier_within(limits: list[tuple[int, str]], rank: int, rest: str) -> str:
+    for limit, key in limits:
+        if rank < limit:
+            return key
+    return rest
 
 
 def pyramid(model: GradingModel, revenues: Mapping[K, Decimal]) -> dict[K, Place]:
     """Every account of the book with its rank and tier; `revenues` holds the WHOLE
     book (0 for an account without revenue in the period: always the rest tier)."""
     ranks = competition_ranks(revenues)
-    n = len(revenues)
-    return {
-        k: Place(
-            rank=ranks[k],
-            tier=tier_for_rank(model, ranks[k], n) if revenues[k] > 0 else model.rest_tier.key,
-        )
-        for k in revenues
-    }
+    limits = tier_limits(model, len(revenues))
+    rest = model.rest_tier.key
+    places: dict[tuple[int, bool], Place] = {}  # one Place per rank, shared
+    out = {}
+    for k, revenue in revenues.items():
+        rank, paying = ranks[k], revenue > 0
+        place = places.get((rank, paying))
+        if place is None:
+            tier = _tier_within(limits, rank, rest) if paying else rest
+            place = places[rank, paying] = Place(rank=rank, tier=tier)
+        out[k] = place
+    return out
 
 
 @dataclass(frozen=True)
@@ -287,6 +314,15 @@ def top_count(top_share: float, n: int) -> int:
     return math.ceil(Fraction(Decimal(str(top_share))) * n / 100)
 
 
+def hundredths(numerator: int, denominator: int) -> float:
+    """numerator / denominator to two decimals, half to even, as round(Fraction, 2)
+    rounds, in whole numbers (a Fraction for each of a book's accounts took seconds)."""
+    q, r = divmod(numerator * 100, denominator)
+    if 2 * r > denominator or (2 * r == denominator and q % 2):
+        q += 1
+    return q / 100
+
+
 def pareto(revenues: Sequence[Decimal], top_share: float) -> Pareto:
     ordered = sorted((Decimal(v) for v in revenues), reverse=True)
     n = len(ordered)
@@ -295,10 +331,16 @@ def pareto(revenues: Sequence[Decimal], top_share: float) -> Pareto:
     ratio = round1(_frac(sum(ordered[:top], Decimal(0))) * 100 / _frac(total)) if total else None
     curve = [(0.0, 0.0)]
     running = Decimal(0)
+    # running / total = (a / b) / (c / d) = a·d / (b·c)
+    c, d = total.as_integer_ratio()
     for i, v in enumerate(ordered, start=1):
         running += v
-        y = float(round(_frac(running) * 100 / _frac(total), 2)) if total else 0.0
-        curve.append((float(round(Fraction(i * 100, n), 2)), y))
+        if total:
+            a, b = running.as_integer_ratio()
+            y = hundredths(a * d * 100, b * c)
+        else:
+            y = 0.0
+        curve.append((hundredths(i * 100, n), y))
     return Pareto(top_share=top_share, accounts=top, ratio=ratio, curve=tuple(curve))
 
 
@@ -380,67 +422,153 @@ def grade_tier(model: GradingModel, total: float) -> str:
     return next(t.key for t in model.tiers if total >= t.min_score)
 
 
+class GradePlan:
+    """What a model's grades share, worked out once per model: the weights' fractions
+    and their rounded percents, and, for each pattern of present inputs met so far, the
+    weights the present groups and indicators really carry (they depend on nothing else).
+    A book's grades then only score each account's inputs; working every weight out
+    again for each of 100,000 accounts took over a minute."""
+
+    def __init__(self, model: GradingModel) -> None:
+        self.model = model
+        self.group_weights = tuple(_frac(g.weight) for g in model.groups)
+        self.group_total = sum(self.group_weights)
+        self.group_percents = tuple(round1(w * 100 / self.group_total) for w in self.group_weights)
+        self.weights = tuple(tuple(_frac(i.weight) for i in g.indicators) for g in model.groups)
+        self.totals = tuple(sum(ws) for ws in self.weights)
+        self.percents = tuple(
+            tuple(round1(w * 100 / total) for w in ws)
+            for ws, total in zip(self.weights, self.totals, strict=True)
+        )
+        self._shapes: dict[tuple[tuple[bool, ...], ...], GradeShape] = {}
+        # a book's accounts share many inputs (a size, a 1–5 rating, no revenue)
+        self.score = lru_cache(maxsize=SCORES_KEPT)(self._score)
+
+    def _score(
+        self, group: int, indicator: int, value: Any, book_max: Any
+    ) -> tuple[Fraction | None, float | None]:
+        """An indicator's score for `value` and that score rounded as shown."""
+        score = normalise(self.model.groups[group].indicators[indicator], value, book_max)
+        return score, (round1(score) if score is not None else None)
+
+    def shape(self, present: tuple[tuple[bool, ...], ...]) -> GradeShape:
+        """The carried weights when `present` (per group, per indicator) have data."""
+        found = self._shapes.get(present)
+        if found is None:
+            found = self._shapes[present] = self._work_out(present)
+        return found
+
+    def _work_out(self, present: tuple[tuple[bool, ...], ...]) -> GradeShape:
+        present_weights = tuple(
+            sum((w for w, here in zip(ws, flags, strict=True) if here), Fraction(0))
+            for ws, flags in zip(self.weights, present, strict=True)
+        )
+        coverage = sum(
+            (
+                gw / self.group_total * pw / total
+                for gw, pw, total in zip(
+                    self.group_weights, present_weights, self.totals, strict=True
+                )
+            ),
+            Fraction(0),
+        )
+        present_groups = sum(
+            (gw for gw, pw in zip(self.group_weights, present_weights, strict=True) if pw),
+            Fraction(0),
+        )
+        carried = tuple(
+            gw / present_groups if pw else Fraction(0)
+            for gw, pw in zip(self.group_weights, present_weights, strict=True)
+        )
+        return GradeShape(
+            coverage=round1(coverage * 100),
+            present_weights=present_weights,
+            carried=carried,
+            carried_percents=tuple(round1(c * 100) for c in carried),
+            indicator_percents=tuple(
+                tuple(
+                    round1(c * w * 100 / pw) if here else 0.0
+                    for w, here in zip(ws, flags, strict=True)
+                )
+                for c, pw, ws, flags in zip(
+                    carried, present_weights, self.weights, present, strict=True
+                )
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class GradeShape:
+    coverage: float  # percent of the configured weight that had data, rounded
+    present_weights: tuple[Fraction, ...]  # per group: its present indicators' weight
+    carried: tuple[Fraction, ...]  # per group: the share of the total it carries
+    carried_percents: tuple[float, ...]
+    indicator_percents: tuple[tuple[float, ...], ...]  # per group, per indicator
+
+
 def grade(
     model: GradingModel, values: Mapping[str, Any], maxima: Mapping[str, Any] | None = None
 ) -> GradeResult:
     """`values`: each indicator's input (None when unknown); `maxima`: the book's
     maximum of each `relative` input (computed over every account of the book)."""
     maxima = maxima or {}
-    group_weight_total = sum(_frac(g.weight) for g in model.groups)
-    scored: list[tuple[Group, Fraction | None, list, Fraction]] = []
-    coverage = Fraction(0)
-    for g in model.groups:
-        ind_total = sum(_frac(i.weight) for i in g.indicators)
-        rows = []
-        present_weight = Fraction(0)
-        weighted = Fraction(0)
-        for ind in g.indicators:
-            score = normalise(ind, values.get(ind.key), maxima.get(ind.key))
-            rows.append((ind, score))
-            if score is not None:
-                present_weight += _frac(ind.weight)
-                weighted += _frac(ind.weight) * score
-        gscore = weighted / present_weight if present_weight else None
-        coverage += _frac(g.weight) / group_weight_total * present_weight / ind_total
-        scored.append((g, gscore, rows, present_weight))
-    present_groups = sum(_frac(g.weight) for g, s, _, _ in scored if s is not None)
+    plan = model.plan
+    scored = tuple(
+        tuple(
+            plan.score(gi, ii, values.get(ind.key), maxima.get(ind.key))
+            for ii, ind in enumerate(g.indicators)
+        )
+        for gi, g in enumerate(model.groups)
+    )
+    scores = tuple(tuple(s for s, _shown in gs) for gs in scored)
+    shape = plan.shape(tuple(tuple(s is not None for s in gs) for gs in scores))
     total = Fraction(0)
     groups = []
-    for g, gscore, rows, present_weight in scored:
-        g_eff = _frac(g.weight) / present_groups if gscore is not None else Fraction(0)
-        if gscore is not None:
-            total += g_eff * gscore
-        ind_total = sum(_frac(i.weight) for i in g.indicators)
-        indicators = tuple(
-            IndicatorResult(
-                key=ind.key,
-                name=ind.name,
-                method=ind.method,
-                weight=round1(_frac(ind.weight) * 100 / ind_total),
-                effective_weight=round1(g_eff * _frac(ind.weight) * 100 / present_weight)
-                if score is not None
-                else 0.0,
-                value=values.get(ind.key),
-                score=round1(score) if score is not None else None,
-                missing=score is None,
-            )
-            for ind, score in rows
-        )
+    for g, gs, shown, ws, percents, pw, carried, carried_pct, eff_pcts in zip(
+        model.groups,
+        scores,
+        scored,
+        plan.weights,
+        plan.percents,
+        shape.present_weights,
+        shape.carried,
+        shape.carried_percents,
+        shape.indicator_percents,
+        strict=True,
+    ):
+        gscore = None
+        if pw:
+            gscore = sum((w * s for w, s in zip(ws, gs, strict=True) if s is not None)) / pw
+            total += carried * gscore
         groups.append(
             GroupResult(
                 key=g.key,
                 name=g.name,
-                weight=round1(_frac(g.weight) * 100 / group_weight_total),
-                effective_weight=round1(g_eff * 100),
+                weight=plan.group_percents[len(groups)],
+                effective_weight=carried_pct,
                 score=round1(gscore) if gscore is not None else None,
-                indicators=indicators,
+                indicators=tuple(
+                    IndicatorResult(
+                        key=ind.key,
+                        name=ind.name,
+                        method=ind.method,
+                        weight=percent,
+                        effective_weight=eff_pct,
+                        value=values.get(ind.key),
+                        score=score_shown,
+                        missing=score is None,
+                    )
+                    for ind, (score, score_shown), percent, eff_pct in zip(
+                        g.indicators, shown, percents, eff_pcts, strict=True
+                    )
+                ),
             )
         )
     rounded = round1(total)
     return GradeResult(
         total=rounded,
         tier=grade_tier(model, rounded),
-        coverage=round1(coverage * 100),
+        coverage=shape.coverage,
         groups=tuple(groups),
     )
 
