@@ -30,16 +30,16 @@ Queries: `grading_report` 3 (deals, records, accounts with a visibility flag);
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     Case,
     Count,
-    DecimalField,
-    ExpressionWrapper,
     F,
     OuterRef,
     Q,
@@ -149,29 +149,16 @@ def revenue_totals(period: Period | None, *, account_id: int | None = None) -> d
     if account_id is not None:
         deals = deals.filter(account_id=account_id)
         records = records.filter(account_id=account_id)
-    profit = ExpressionWrapper(
-        F("amount") * F("margin_pct") / Value(Decimal(100)),
-        output_field=DecimalField(max_digits=24, decimal_places=4),
-    )
     out: dict[int, Totals] = {}
-    for row in (
-        deals.annotate(margin_pct=margin)
-        .values("account_id")
-        .annotate(
-            sum_amount=Sum("amount"),
-            sum_profit=Sum(profit),
-            sum_unprofited=Sum("amount", filter=Q(margin_pct__isnull=True)),
-            n=Count("id"),
-            known=Count("id", filter=Q(margin_pct__isnull=False)),
-        )
-        .order_by()
-    ):
-        out[row["account_id"]] = Totals(
-            revenue=_money(row["sum_amount"]),
-            profit=_money(row["sum_profit"]),
-            unprofited=_money(row["sum_unprofited"]),
-            deals=row["n"],
-            with_profit=row["known"],
+    for account, amount, weighted, unprofited, n, known in _won_by_account(deals, margin):
+        out[account] = Totals(
+            revenue=_money(amount),
+            # Σ amount × margin, divided here: SQLite divides two whole numbers as
+            # whole numbers (1,001 at 15 % made 150, not 150.15)
+            profit=_money(Decimal(weighted) / 100) if weighted is not None else ZERO,
+            unprofited=_money(unprofited),
+            deals=n,
+            with_profit=known,
         )
     for row in (
         records.values("account_id")
@@ -193,6 +180,27 @@ def revenue_totals(period: Period | None, *, account_id: int | None = None) -> d
         )
         out[row["account_id"]] = out.get(row["account_id"], Totals()).add(mine)
     return out
+
+
+def _won_by_account(deals, margin) -> list[tuple]:
+    """Per account: Σ amount, Σ amount × margin %, Σ amount without a margin, how
+    many deals, how many with a margin. Each deal's margin is looked up once, in a
+    derived table the sums are taken over: written as one query, the ORM repeated the
+    lookup in each of the three sums that need it (2.0 → 1.0 s for 250,000 won deals)."""
+    inner, params = (
+        deals.annotate(margin_pct=margin)
+        .order_by()
+        .values_list("account_id", "amount", "margin_pct")
+        .query.sql_with_params()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT account_id, SUM(amount), SUM(amount * margin_pct), "  # noqa: S608
+            "SUM(CASE WHEN margin_pct IS NULL THEN amount END), COUNT(*), COUNT(margin_pct) "
+            f"FROM ({inner}) won GROUP BY account_id",
+            params,
+        )
+        return cursor.fetchall()
 
 
 def _book(user) -> list[dict[str, Any]]:
@@ -353,9 +361,12 @@ def _maxima(m: rules.GradingModel, book: list[dict], all_time: dict[int, Totals]
     return rules.book_maxima(m, values)
 
 
-def grades_for_book(book: list[dict[str, Any]], *, visible_only: bool = True) -> dict:
-    """The grade of each (visible) account of `book` (from `_book`): 3 more queries —
-    the all-time deals and records, and the needs."""
+def grades_for_book(
+    book: list[dict[str, Any]], *, visible_only: bool = True, only: Collection[int] | None = None
+) -> dict:
+    """The grade of each (visible) account of `book` (from `_book`), or of those of
+    them whose ids are in `only`: 3 more queries — the all-time deals and records, and
+    the needs. The book's maxima are taken over every account of the book either way."""
     m = model()
     all_time = revenue_totals(None)
     needs = _needs()
@@ -365,7 +376,7 @@ def grades_for_book(book: list[dict[str, Any]], *, visible_only: bool = True) ->
             m, grade_values(a, all_time.get(a["id"], Totals()), needs.get(a["id"])), maxima
         )
         for a in book
-        if a["visible"] or not visible_only
+        if (a["visible"] or not visible_only) and (only is None or a["id"] in only)
     }
 
 

@@ -138,6 +138,17 @@ def test_a_later_contract_milestone_without_margin_keeps_the_stated_one(world, a
     assert grading.revenue_totals(PERIOD)[acme.pk].profit == D("150.00")
 
 
+def test_profit_keeps_its_cents_when_amount_and_margin_are_whole(world, acme):
+    # given: 1,001 at 15 % and 333 at 12.5 % (SQLite holds 1001 and 15 as whole
+    # numbers, and divided their product by 100 as whole numbers: 150, not 150.15)
+    win(world.rep_a, acme, 1001, dt.datetime(2025, 6, 1, 12), margins=("15",))
+    win(world.rep_a, acme, 333, dt.datetime(2025, 6, 2, 12), margins=("12.5",))
+    # when
+    t = grading.revenue_totals(PERIOD)[acme.pk]
+    # then: 150.15 + 41.625 = 191.775, to the cent
+    assert (t.profit, t.with_profit, t.unprofited) == (D("191.78"), 2, D("0.00"))
+
+
 def test_all_time_totals_ignore_the_period(world, acme):
     win(world.rep_a, acme, 10, dt.datetime(2019, 1, 5, 12))
     record(world.rep_a, acme, dt.date(2015, 1, 1), 5)

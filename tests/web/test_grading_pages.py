@@ -78,6 +78,7 @@ def test_the_dashboard_for_the_admin(client_for, people, paid):
         "revenue": [600.0, 300.0, 100.0],
         "cumulative": [60.0, 90.0, 100.0],
         "top": 1,
+        "accounts_per_bar": 1,
         "top_share": 20.0,
         "ratio": 60.0,
     }
@@ -102,6 +103,56 @@ def test_each_row_carries_the_grade(client_for, people, paid):
     assert '<span class="badge tier-vip">VIP</span>' in row
     assert "48.0%" in row
 
+
+
+def test_a_page_grades_its_own_rows_only(client_for, people, paid, monkeypatch):
+    # given: pages of 2 rows, and every grade worked out counted
+    from kam.accounts import grading as account_grading
+    from kam.web.views import grading as views
+
+    graded = []
+    real = account_grading.rules.grade
+
+    def counted(model, values, maxima=None):
+        graded.append(values["revenue_total"])
+        return real(model, values, maxima)
+
+    monkeypatch.setattr(views, "TABLE_PAGE_SIZE", 2)
+    monkeypatch.setattr(account_grading.rules, "grade", counted)
+    client = client_for(people.admin)
+    # when: the first page, then the second
+    first = client.get(reverse("account-grading")).content.decode()
+    on_first, graded[:] = list(graded), []
+    second = client.get(reverse("account-grading") + "?page=2").content.decode()
+    # then: each page graded its own rows, and each row shows its grade
+    assert sorted(on_first) == [300, 600] and graded == [100]
+    assert first.count('data-testid="grading-total">') == 2
+    assert second.count('data-testid="grading-total">') == 1
+    assert rows(second) == [(str(paid["rep_c"].account.pk), "small")]
+
+
+def test_a_large_book_draws_runs_of_accounts_as_bars(client_for, people, paid, monkeypatch):
+    # given: at most 2 bars
+    from kam.web.views import grading as views
+
+    monkeypatch.setattr(views, "PARETO_BARS", 2)
+    # when
+    html = client_for(people.admin).get(reverse("account-grading")).content.decode()
+    # then: 3 accounts in runs of 2: 600 + 300, then 100; the top account is in bar 1
+    data = chart(html)["pareto"]
+    assert data == {
+        "names": ["Accounts ranked 1–2", "Account ranked 3"],
+        "revenue": [900.0, 100.0],
+        "cumulative": [90.0, 100.0],
+        "top": 1,
+        "accounts_per_bar": 2,
+        "top_share": 20.0,
+        "ratio": 60.0,
+    }
+    assert "Each bar adds up 2 accounts in a row, highest revenue first." in html
+    assert 'data-testid="pareto-runs"' not in client_for(people.rep_b).get(
+        reverse("account-grading")
+    ).content.decode()
 
 def test_a_rep_sees_their_accounts_at_the_tiers_of_the_whole_book(client_for, people, paid):
     # when
