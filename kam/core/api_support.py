@@ -21,6 +21,7 @@ from ninja.security import HttpBearer
 from pydantic import BaseModel, WithJsonSchema
 
 from kam.core.concurrency import etag, parse_if_match
+from kam.core.db import page_rows
 from kam.core.errors import DomainError, ValidationFailed
 from kam.users.selectors import user_get_for_assignment
 from kam.users.services import token_authenticate
@@ -349,10 +350,13 @@ def paginate(
     page: int,
     page_size: int,
     read: Callable[[QuerySet], QuerySet] | None = None,
+    ids_first: bool = False,
 ) -> dict[str, Any]:
     """One COUNT and one LIMIT/OFFSET query, whatever the page size; a list already
     computed (a report's rows) is paged the same way, without a query. `read`: what
-    the page reads of the counted queryset (its columns, joins, annotations)."""
+    the page reads of the counted queryset (its columns, joins, annotations).
+    `ids_first`: the page's ids are picked first, then its rows read by id
+    (kam.core.db.page_rows: for a list sorted over a large table)."""
     if page < 1:
         raise ValidationFailed(_("Pages start at 1."), field="page")
     if page_size < 1 or page_size > settings.KAM_MAX_PAGE_SIZE:
@@ -362,6 +366,11 @@ def paginate(
         )
     count = len(qs) if isinstance(qs, list) else qs.count()
     offset = (page - 1) * page_size
-    shown = read(qs) if read is not None else qs
-    items = list(shown[offset : offset + page_size]) if offset < count else []
+    if offset >= count:
+        items = []
+    elif ids_first and not isinstance(qs, list):
+        items = page_rows(qs, offset, offset + page_size, read)
+    else:
+        shown = read(qs) if read is not None else qs
+        items = list(shown[offset : offset + page_size])
     return {"items": items, "count": count, "page": page, "page_size": page_size}

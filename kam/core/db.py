@@ -5,11 +5,11 @@ moments and the month of a date."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
-from django.db.models import CharField, Func, IntegerField
+from django.db.models import CharField, Func, IntegerField, QuerySet
 
 # SQLite: a table is analysed again once it holds this many times the rows it held when
 # last analysed (and at least SQLITE_GROWN_MIN more).
@@ -81,6 +81,42 @@ def bulk_cache() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size = {int(before):d}")
+
+
+def page_rows(
+    queryset: QuerySet, start: int, stop: int, read: Callable[[QuerySet], QuerySet] | None = None
+) -> list:
+    """Rows `start` to `stop` of an ordered queryset, their ids picked first.
+
+    A page of a large sorted list took every row's joins and columns into the sort:
+    SQLite joined each of an admin's 1,000,000 deals to its account and owner before
+    keeping 50 (0.7 s; sorting the ids alone reads only the order's columns). Here the
+    page's ids are picked by the list's own filters and order, then its rows are read
+    by id (`read`: the columns, joins and annotations shown, as objects or dicts) and
+    put back in that order."""
+    ids = list(queryset.values_list("pk", flat=True)[start:stop])
+    if not ids:
+        return []
+    shown = (read(queryset) if read is not None else queryset).filter(pk__in=ids).order_by()
+    by_id = {row["id"] if isinstance(row, dict) else row.pk: row for row in shown}
+    return [by_id[pk] for pk in ids if pk in by_id]
+
+
+class IdsFirst:
+    """A queryset as Django's Paginator pages it, each page through `page_rows`."""
+
+    def __init__(self, queryset: QuerySet) -> None:
+        self.queryset = queryset
+        self.ordered = queryset.ordered
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, window: slice) -> list:
+        return page_rows(self.queryset, window.start or 0, window.stop)
 
 
 # SQLite: each table's last rowid when the statistics were last taken (a table of its

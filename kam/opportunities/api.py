@@ -220,6 +220,7 @@ def list_opportunities(request, filters: Query[OpportunityFilters]):
         page=filters.page,
         page_size=filters.page_size,
         read=lambda deals: stored.with_kept(deals, config, now).values(*_LIST_COLUMNS),
+        ids_first=True,
     )
     # A page of 50 is read as rows and written as they are: the ORM's objects and the
     # schema's per-field getters cost more than all the rest of the request. The items

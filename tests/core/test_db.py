@@ -262,3 +262,52 @@ def test_the_import_runs_with_the_larger_page_cache(world, monkeypatch):
     assert report.written
     assert seen == [LARGER]
     assert cache_size() == before
+
+
+@pytest.fixture
+def deals(world):
+    """Seven deals of one account, several closing on the same day (the order's tie)."""
+    from kam.accounts.services import account_create
+    from kam.opportunities.services import opportunity_create
+
+    account = account_create(actor=world.rep_a, name="Page Works")
+    return [
+        opportunity_create(actor=world.rep_a, account=account, name=f"D{i}", amount="10",
+                           expected_close=dt.date(2027, 1, 1 + i % 3))
+        for i in range(7)
+    ]
+
+
+@pytest.mark.parametrize(("start", "stop"), [(0, 3), (2, 5), (5, 7), (6, 50), (7, 9)])
+def test_page_rows_are_the_slice_of_the_ordered_list(deals, start, stop):
+    from kam.core.db import page_rows
+    from kam.opportunities.models import Opportunity
+
+    ordered = Opportunity.objects.select_related("account").order_by("expected_close", "-id")
+    # as objects, and as the dicts a `read` makes
+    assert page_rows(ordered, start, stop) == list(ordered[start:stop])
+    as_dicts = page_rows(ordered, start, stop, read=lambda qs: qs.values("id", "name"))
+    assert as_dicts == list(ordered.values("id", "name")[start:stop])
+
+
+def test_the_opportunity_list_sorts_ids_alone_then_reads_the_page(world, deals, client):
+    # The admin's list of 1,000,000 deals joined each to its account and owner before
+    # keeping 50 (0.7 s): the sorted query reads the ids alone, the page is read by id.
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    client.force_login(world.admin)
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("opportunity-list"))
+    assert response.status_code == 200
+    limited = [q["sql"] for q in ctx.captured_queries if "LIMIT" in q["sql"]
+               and "opportunities_opportunity" in q["sql"]]
+    sorted_ids = [sql for sql in limited if "ORDER BY" in sql]
+    assert len(sorted_ids) == 1
+    assert "JOIN" not in sorted_ids[0]
+    selected = sorted_ids[0].split(" FROM ")[0]
+    assert selected.startswith('SELECT "opportunities_opportunity"."id"') and "," not in selected
+    # and the page shows every deal in the list's order
+    html = response.content.decode()
+    names = [d.name for d in sorted(deals, key=lambda d: (d.expected_close, d.pk))]
+    assert [html.index(f">{n}<") for n in names] == sorted(html.index(f">{n}<") for n in names)

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Sum
 from django.shortcuts import render
 
+from kam.core.db import page_rows
 from kam.methodology import registry
 from kam.opportunities.models import Status
 from kam.opportunities.selectors import opportunity_list
@@ -46,7 +47,7 @@ def home(request):
     total = open_deals.count()
     context = {
         "books": _stage_counts(open_deals),
-        "opportunities": list(open_deals[:HOME_ROWS]),
+        "opportunities": page_rows(open_deals, 0, HOME_ROWS),
         "total": total,
         "more": max(0, total - HOME_ROWS),
         "nav": "home",

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
 from kam.accounts.selectors import account_get_for_user
+from kam.core.db import IdsFirst
 from kam.opportunities.selectors import (
     opportunity_get_for_edit,
     opportunity_get_for_user,
@@ -28,7 +29,7 @@ def opportunity_filters(request) -> tuple[OpportunityFilterForm, dict]:
 @require_safe
 def opportunity_list_view(request):
     form, filters = opportunity_filters(request)
-    page = paginate(request, opportunity_list(request.user, **filters))
+    page = paginate(request, IdsFirst(opportunity_list(request.user, **filters)))
     context = {
         "form": form,
         "page": page,
