@@ -186,7 +186,8 @@ def _won_by_account(deals, margin) -> list[tuple]:
     """Per account: Σ amount, Σ amount × margin %, Σ amount without a margin, how
     many deals, how many with a margin. Each deal's margin is looked up once, in a
     derived table the sums are taken over: written as one query, the ORM repeated the
-    lookup in each of the three sums that need it (2.0 → 1.0 s for 250,000 won deals)."""
+    lookup in each of the three sums that need it (250,000 won deals without a margin:
+    ~1.35 → ~1.1 s; the more deals state one, the more it saves)."""
     inner, params = (
         deals.annotate(margin_pct=margin)
         .order_by()

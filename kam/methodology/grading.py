@@ -272,11 +272,6 @@ def tier_limits(model: GradingModel, book_size: int) -> list[tuple[int, str]]:
     return limits
 
 
-def tier_for_rank(model: GradingModel, rank: int, book_size: int) -> str:
-    """The first tier whose cumulative share s has (rank − 1) / N < s, exactly."""
-    return _tier_within(tier_limits(model, book_size), rank, model.rest_tier.key)
-
-
 def _tier_within(limits: list[tuple[int, str]], rank: int, rest: str) -> str:
     for limit, key in limits:
         if rank < limit:
