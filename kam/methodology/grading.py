@@ -515,15 +515,14 @@ def grade(
         )
         for gi, g in enumerate(model.groups)
     )
-    scores = tuple(tuple(s for s, _shown in gs) for gs in scored)
-    shape = plan.shape(tuple(tuple(s is not None for s in gs) for gs in scores))
+    shape = plan.shape(tuple(tuple(s is not None for s, _shown in gs) for gs in scored))
     total = Fraction(0)
     groups = []
-    for g, gs, shown, ws, percents, pw, carried, carried_pct, eff_pcts in zip(
+    for g, shown, ws, group_pct, percents, pw, carried, carried_pct, eff_pcts in zip(
         model.groups,
-        scores,
         scored,
         plan.weights,
+        plan.group_percents,
         plan.percents,
         shape.present_weights,
         shape.carried,
@@ -533,13 +532,15 @@ def grade(
     ):
         gscore = None
         if pw:
-            gscore = sum((w * s for w, s in zip(ws, gs, strict=True) if s is not None)) / pw
+            gscore = (
+                sum(w * s for w, (s, _shown) in zip(ws, shown, strict=True) if s is not None) / pw
+            )
             total += carried * gscore
         groups.append(
             GroupResult(
                 key=g.key,
                 name=g.name,
-                weight=plan.group_percents[len(groups)],
+                weight=group_pct,
                 effective_weight=carried_pct,
                 score=round1(gscore) if gscore is not None else None,
                 indicators=tuple(
