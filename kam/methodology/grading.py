@@ -279,6 +279,20 @@ def _tier_within(limits: list[tuple[int, str]], rank: int, rest: str) -> str:
     return rest
 
 
+def place(
+    model: GradingModel, revenue: Decimal, revenues: Sequence[Decimal], *, book_size: int
+) -> Place:
+    """One account's place in the pyramid, as `pyramid` gives it, without ranking the
+    book: `revenues` are those of the accounts with revenue in the period (the
+    account's own among them, if any); the other accounts of the book had 0."""
+    rank = 1 + sum(1 for v in revenues if v > revenue)
+    if revenue < 0:  # the accounts without revenue rank above it
+        rank += book_size - len(revenues)
+    rest = model.rest_tier.key
+    tier = _tier_within(tier_limits(model, book_size), rank, rest) if revenue > 0 else rest
+    return Place(rank=rank, tier=tier)
+
+
 def pyramid(model: GradingModel, revenues: Mapping[K, Decimal]) -> dict[K, Place]:
     """Every account of the book with its rank and tier; `revenues` holds the WHOLE
     book (0 for an account without revenue in the period: always the rest tier)."""

@@ -11,10 +11,13 @@ import pytest
 
 from kam.accounts import grading
 from kam.accounts.models import Account
+from kam.accounts.needs import needs_set
 from kam.accounts.revenue import revenue_record_add
 from kam.accounts.services import account_create
 from kam.core import clock
 from kam.core.errors import ValidationFailed
+from kam.methodology import registry
+from kam.methodology.grading import NUMBER_INPUTS
 from kam.opportunities import process
 from kam.opportunities.services import opportunity_create
 
@@ -275,19 +278,75 @@ def _book(world, n: int) -> None:
 
 
 @pytest.mark.parametrize("n", [3, 30])
-def test_the_report_costs_three_queries_and_the_grades_four(world, django_assert_num_queries, n):
+def test_the_report_costs_three_queries_and_the_grades_five(world, django_assert_num_queries, n):
     # given
     _book(world, n)
     # then
     with django_assert_num_queries(3):
         report = grading.grading_report(world.manager_east, PERIOD)
     assert report.visible == n
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         grades = grading.grades_for_book(report.book_rows)
     assert len(grades) == n
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         grading.grades_for_user(world.rep_a)
     account = Account.objects.get(name="A01")
     with django_assert_num_queries(6):
         found = grading.account_grade(account, PERIOD)
     assert found.book == n
+
+
+@pytest.fixture
+def all_relative(monkeypatch):
+    """The shipped grading model with every number input graded against the book's
+    maximum (`relative`), so each way of finding a maximum is used."""
+    model = registry.current().grading
+    data = model.model_dump()
+    for group in data["groups"]:
+        for i, indicator in enumerate(group["indicators"]):
+            if indicator["key"] in NUMBER_INPUTS:
+                group["indicators"][i] = {k: indicator[k] for k in ("key", "name", "weight")} | {
+                    "method": "relative"
+                }
+    monkeypatch.setattr(registry.current(), "grading", type(model).model_validate(data))
+
+
+def test_an_accounts_own_grade_and_place_are_those_of_the_whole_book(world, all_relative):
+    """The account page grades one account from the book's totals (not its rows): the
+    same grade, rank and tier as the dashboard gives each account, including one
+    without revenue, one without needs and one that owes nothing."""
+    # given
+    accounts = []
+    for i, (cycle, owed, rating) in enumerate([(60, 500, 3), (None, 0, None), (120, 9000, 5)]):
+        account = account_create(
+            actor=world.rep_a,
+            name=f"B{i}",
+            collection_cycle_days=cycle,
+            receivables=owed,
+            value_positioning=rating,
+        )
+        accounts.append(account)
+    win(world.rep_a, accounts[0], 1000, dt.datetime(2025, 6, 1, 12), margins=("20",))
+    record(world.rep_a, accounts[2], dt.date(2025, 7, 1), 400, profit=30)
+    record(world.rep_a, accounts[2], dt.date(2024, 1, 1), 900)
+    needs_set(
+        actor=world.rep_a,
+        account=accounts[0],
+        needs=[{"dimension": "quality", "importance": 5, "our_fit": 2}],
+    )
+    needs_set(
+        actor=world.rep_a,
+        account=accounts[2],
+        needs=[{"dimension": "price", "importance": 3, "our_fit": 5}],
+    )
+    # when
+    report = grading.grading_report(world.manager_east, PERIOD)
+    book = grading.grades_for_book(report.book_rows)
+    # then
+    assert {r.id for r in report.rows} == {a.pk for a in accounts}
+    best_needs = [i for g in book[accounts[2].pk].groups for i in g.indicators]
+    assert next(i.score for i in best_needs if i.key == "purchase_criteria") == 100
+    for row in report.rows:
+        found = grading.account_grade(Account.objects.get(pk=row.id), PERIOD)
+        assert found.grade == book[row.id]
+        assert (found.rank, found.pyramid_tier, found.book) == (row.rank, row.tier, 3)

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kam.methodology import grading as g
@@ -149,6 +149,26 @@ def test_pyramid_properties(values):
                 assert order.index(places[i].tier) <= order.index(places[j].tier)
         if v == 0:
             assert places[i].tier == "small"
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(min_value=-50, max_value=10**4), st.booleans()),
+        min_size=1,
+        max_size=60,
+    )
+)
+@example([(-5, False), (0, False), (3, False)])  # a negative total ranks below the zeros
+@settings(max_examples=200, deadline=None)
+def test_one_accounts_place_is_its_place_in_the_pyramid(book):
+    """`place` (an account's page) ranks one account without ranking the book: the
+    accounts with revenue in the period are listed (a flag says whether one with 0
+    is, as a revenue record of 0 would list it), the others count as 0."""
+    revenues = {i: D(v) for i, (v, _) in enumerate(book)}
+    listed = [D(v) for v, flagged in book if v != 0 or flagged]
+    whole = g.pyramid(SHIPPED, revenues)
+    for i, revenue in revenues.items():
+        assert g.place(SHIPPED, revenue, listed, book_size=len(book)) == whole[i]
 
 
 # --- Pareto ------------------------------------------------------------------------------

@@ -219,11 +219,11 @@ def test_the_dashboard_costs_the_same_for_3_and_30_accounts(
 
     grow(3)
     client.get(reverse("account-grading"))
-    # the session, the user and their team, the report (3) and the grades (3)
-    with django_assert_num_queries(9):
+    # the session, the user and their team, the report (3) and the grades (4)
+    with django_assert_num_queries(10):
         client.get(reverse("account-grading"))
     grow(27)
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(10):
         html = client.get(reverse("account-grading")).content.decode()
     assert len(rows(html)) == 30
 
