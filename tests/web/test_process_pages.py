@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -790,7 +791,8 @@ def test_board_query_count_does_not_grow_with_cards(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = client.get(reverse("opportunity-board"))
     assert response.content.decode().count('data-testid="board-card"') == 30
-    assert len(few.captured_queries) <= 13
+    # the cards' ids take one query per column (standard-6 has six), their rows one
+    assert len(few.captured_queries) <= 19
 
 
 def test_board_limits_cards_per_column_with_a_more_link(client_for, people, monkeypatch):
@@ -802,6 +804,37 @@ def test_board_limits_cards_per_column_with_a_more_link(client_for, people, monk
     assert html.count('data-testid="board-card"') == 4
     assert "2 more in the list…" in html
     assert "/opportunities/?status=open&amp;stage=standard-6%3Adevelopment" in html
+
+
+def test_each_column_shows_its_earliest_closing_deals_in_order(client_for, people, monkeypatch):
+    """Each column picks its own first cards (by expected close, then id), whatever
+    the other columns hold."""
+    from kam.web.views import board
+
+    # given: 2 cards per column; 4 deals in development and 3 in proposal, out of order
+    monkeypatch.setattr(board, "CARD_LIMIT", 2)
+    account = account_create(actor=people.rep_a, name="Column order")
+    made = {}
+    for stage, days in [("development", [9, 3, 7, 3]), ("proposal", [5, 1, 8])]:
+        for i, d in enumerate(days):
+            made[stage, i] = opportunity_create(
+                actor=people.rep_a,
+                account=account,
+                name=f"{stage} {i}",
+                amount="1000",
+                expected_close=_soon() + dt.timedelta(days=d),
+                stage=stage,
+            )
+    # when
+    html = client_for(people.rep_a).get(reverse("opportunity-board")).content.decode()
+    # then: development shows the two due in 3 days (lower id first), proposal 1 then 5
+    shown = re.findall(r'data-id="(\d+)" data-stage="(\w+)"', html)
+    assert [(int(pk), stage) for pk, stage in shown] == [
+        (made["development", 1].pk, "development"),
+        (made["development", 3].pk, "development"),
+        (made["proposal", 1].pk, "proposal"),
+        (made["proposal", 0].pk, "proposal"),
+    ]
 
 
 def _board_post(client, opp, data, **headers):

@@ -1,9 +1,9 @@
 """The pipeline board (SPEC §9): one column per stage of a playbook, a card per open
 deal the user may see. Dragging a card onto the next column (or its "Advance →"
 button) asks the process engine to move it; the card shows the gate's answer in
-place. The page costs the same number of queries for 5 cards or 500: the cards
-come from one windowed query (at most CARD_LIMIT per column) and are assessed
-together (`assess.attach`)."""
+place. The page costs the same number of queries for 5 cards or 500: the cards'
+ids come from one query per column (at most CARD_LIMIT each), their rows from one
+more, and they are assessed together (`assess.attach`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, F, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Sum
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -88,6 +87,22 @@ def _playbook_key(request) -> str:
     return key if key in registry.playbook_keys() else registry.default_playbook_key()
 
 
+def _first_cards(deals, stages) -> list[Opportunity]:
+    """The first CARD_LIMIT deals of each column, in the order shown: their ids one
+    column at a time, each read in order from the (status, playbook, stage,
+    expected_close) index, then their rows by id. A window over all the open deals of
+    the playbook sorted every one of them (an admin's 254,000: ~3 s)."""
+    ids: list[int] = []
+    for stage in stages:
+        column = deals.filter(stage=stage.key).order_by("expected_close", "id")
+        ids.extend(column.values_list("pk", flat=True)[:CARD_LIMIT])
+    # the ids are of deals the user may see: read by id alone, or SQLite may walk the
+    # playbook's open deals for the filters again
+    shown = Opportunity.objects.select_related("account", "owner").filter(pk__in=ids)
+    order = {pk: i for i, pk in enumerate(ids)}
+    return sorted(shown, key=lambda o: order[o.pk])
+
+
 @login_required
 @require_safe
 def board_view(request):
@@ -99,15 +114,8 @@ def board_view(request):
         row["stage"]: row
         for row in deals.order_by().values("stage").annotate(n=Count("id"), amount=Sum("amount"))
     }
-    ranked = deals.annotate(
-        column_rank=Window(
-            RowNumber(),
-            partition_by=[F("stage")],
-            order_by=[F("expected_close").asc(), F("id").asc()],
-        )
-    ).filter(column_rank__lte=CARD_LIMIT)
     by_stage: dict[str, list[Card]] = {}
-    for opp in attach(ranked):
+    for opp in attach(_first_cards(deals, book.stages)):
         by_stage.setdefault(opp.stage, []).append(
             make_card(opp, opp.assessment, request.user, book)
         )
