@@ -436,8 +436,9 @@ class AccountGrade:
 
 def account_grade(account: Account, period: Period) -> AccountGrade:
     """One account's grade and pyramid place (the account is already checked visible
-    by the caller): 6 queries, whatever the size of the book. The book's maxima and
-    the account's rank come from the whole book's totals, not from its rows."""
+    by the caller): 6 queries whatever the size of the book (7 when the model compares
+    an account's own field across the book). The book's maxima and the account's
+    rank come from the whole book's totals, not from its rows."""
     m = model()
     book_size = Account.objects.count()
     all_time = revenue_totals(None)
