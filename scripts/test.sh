@@ -10,7 +10,7 @@
 # Screenshots land in artifacts/.
 #
 # Usage: scripts/test.sh [--lint-only] [extra pytest arguments for every run]
-# Environment: KAM_TEST_WORKERS (default 2; 0 = no parallelism in the unit runs),
+# Environment: KAM_TEST_WORKERS (default 2; 0 = no parallelism in the unit and e2e runs),
 # KAM_TEST_DATABASES (both, the default; sqlite; or postgres).
 set -euo pipefail
 
@@ -89,8 +89,8 @@ trap 'exit 130' INT TERM
 rm -rf artifacts/screenshots
 mkdir -p artifacts/screenshots
 workers="${KAM_TEST_WORKERS:-2}"
-unit_parallel=()
-[ "$workers" != 0 ] && unit_parallel=(-n "$workers")
+parallel=()
+[ "$workers" != 0 ] && parallel=(-n "$workers")
 
 # pytest exits 5 when it collected nothing: fine for one half, not for both.
 ran=0
@@ -133,11 +133,14 @@ run_suites() {
     fi
   fi
   step "unit tests on $label (pytest -m '$unit', $workers workers)"
-  run_pytest "unit tests on $label" -m "$unit" --ignore=e2e "${unit_parallel[@]}" \
+  run_pytest "unit tests on $label" -m "$unit" --ignore=e2e "${parallel[@]}" \
     --junitxml="artifacts/junit-unit-$db.xml" "$@"
   if [ "$e2e" = 1 ]; then
-    step "end-to-end tests on $label (pytest -m e2e, Playwright + /usr/bin/chromium; screenshots in artifacts/screenshots/)"
-    run_pytest "e2e tests on $label" -m e2e --junitxml="artifacts/junit-e2e-$db.xml" "$@"
+    # Parallel too: each worker has its own live server, test database and Chromium
+    # (8 flows: 121 -> 102 s on 2 cores; the browser waits while the server works).
+    step "end-to-end tests on $label (pytest -m e2e, $workers workers, Playwright + /usr/bin/chromium; screenshots in artifacts/screenshots/)"
+    run_pytest "e2e tests on $label" -m e2e "${parallel[@]}" \
+      --junitxml="artifacts/junit-e2e-$db.xml" "$@"
   fi
 }
 

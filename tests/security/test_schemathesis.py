@@ -75,7 +75,10 @@ from kam.users.services import token_create, user_create
 from tests.partners.conftest import won_deal
 
 SCHEMA_URL = "/api/v1/openapi.json"
-CASES = int(os.environ.get("KAM_FUZZ_CASES", "100"))
+# Requests per operation and caller: 60 keeps the fuzzing near its budget of 150 s on
+# the 2-core CI machine (100 took 277 s there, most of the suite's margin under 20
+# minutes); KAM_FUZZ_CASES=100 (or more) for a deeper run.
+CASES = int(os.environ.get("KAM_FUZZ_CASES", "60"))
 ROLES = ("rep", "manager", "admin", "anonymous")
 CHECKS = [
     not_a_server_error,
