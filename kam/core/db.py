@@ -58,8 +58,11 @@ def refresh_statistics() -> None:
             if not grown:
                 return
             cursor.execute("PRAGMA analysis_limit = 0")
-            for table in grown:
-                cursor.execute(f'ANALYZE "{table}"')
+            if len(grown) == sum(1 for rows in last.values() if rows):
+                cursor.execute("ANALYZE")  # every table that holds rows: one statement
+            else:
+                for table in grown:
+                    cursor.execute(f'ANALYZE "{table}"')
             cursor.executemany(
                 f"INSERT OR REPLACE INTO {_ANALYSED} (tbl, last) VALUES (%s, %s)",  # noqa: S608
                 [(t, last[t]) for t in grown],
