@@ -47,15 +47,12 @@ def refresh_statistics() -> None:
             )
             cursor.execute(f"SELECT tbl, last FROM {_ANALYSED}")  # noqa: S608
             then = dict(cursor.fetchall())
-            grown = sorted(
+            grown = [
                 t
                 for t, rows in last.items()
-                if (rows and t not in then)
-                or (
-                    t in then
-                    and rows >= max(SQLITE_GROWTH * then[t], then[t] + SQLITE_GROWN_MIN, 1)
-                )
-            )
+                if rows >= max(SQLITE_GROWTH * then.get(t, 0), then.get(t, 0) + SQLITE_GROWN_MIN, 1)
+                or (rows and t not in then)
+            ]
             if not grown:
                 return
             cursor.execute("PRAGMA analysis_limit = 0")
