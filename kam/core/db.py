@@ -229,4 +229,6 @@ class YearMonth(Func):
 
     def as_postgresql(self, compiler, connection, **extra):
         (day, params) = compiler.compile(self.get_source_expressions()[0])
+        # the expression the dashboard's statistics are made on (opportunities
+        # migration 0010): change both together
         return f"to_char({day}, 'YYYY-MM')", params

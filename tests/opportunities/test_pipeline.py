@@ -10,15 +10,19 @@ probability / 100, rounded half-up to the fen per deal, then summed."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import connection
+from django.db.models import Count
 from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kam.accounts.services import account_create
 from kam.core import clock
+from kam.core.db import YearMonth
 from kam.core.errors import ValidationFailed
 from kam.core.i18n import show
 from kam.core.periods import Period
@@ -1209,6 +1213,44 @@ def test_the_report_costs_the_same_queries_for_2_and_12_deals(
     assert r == first
     assert len(r.drill["open"]) == {2: 1, 12: 6}[size]
     assert r.drill["forced"] and r.drill["won"] and r.drill["progress"]
+
+
+def test_postgresql_knows_how_few_groups_the_open_deals_make(book):
+    """The dashboard groups the open deals by playbook, stage, buyer stage and month of
+    expected close (opportunities migration 0010 makes statistics on exactly those,
+    `YearMonth` included): the planner must expect about as many groups as there are,
+    not the product of each column's count, or it sorts the book instead of hashing it."""
+    if connection.vendor != "postgresql":
+        assert connection.vendor == "sqlite"  # SQLite keeps no such statistics
+        return
+    # given: 4,000 open deals in 20 combinations, each column with 20 values of its own
+    deal = book["rep_a"]["opportunity"]
+    models.Opportunity.objects.bulk_create(
+        models.Opportunity(
+            account_id=deal.account_id,
+            owner_id=deal.owner_id,
+            name=f"Deal {i}",
+            amount=1000,
+            expected_close=dt.date(2027, 1, 1) + dt.timedelta(days=31 * (i % 20)),
+            playbook=f"playbook-{i % 20}",
+            stage=f"stage-{i % 20}",
+            buyer_stage=f"buyer-{i % 20}",
+        )
+        for i in range(4000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE opportunities_opportunity")
+    groups = (
+        models.Opportunity.objects.filter(status="open", playbook__startswith="playbook-")
+        .annotate(_month=YearMonth("expected_close"))
+        .values("playbook", "stage", "buyer_stage", "_month")
+        .annotate(n=Count("pk"))
+    )
+    # when
+    plan = json.loads(groups.explain(format="json"))[0]["Plan"]
+    # then: 20 groups found, and about 20 expected (without the statistics: 4,000)
+    assert len(groups) == 20
+    assert plan["Plan Rows"] <= 40, plan
 
 
 def test_filters_cost_one_query_each_and_nothing_more_in_the_report(
