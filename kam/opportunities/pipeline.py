@@ -59,6 +59,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     BigIntegerField,
     Case,
@@ -569,9 +570,8 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
     # 2: our stage advances in the period (conversion, median days, per rep), counted in
     # SQL: by stage and days in it, and by owner.
     advances = _advances(book, lo, hi)
-    for playbook, stage, days, n, forced_n in advances.values_list(
-        "_playbook", "_stage", "_days"
-    ).annotate(n=Count("id"), forced=Sum(Case(When(action="force_advanced", then=1), default=0))):
+    by_stage_days, by_owner = _advance_counts(book, lo, hi)
+    for playbook, stage, days, n, forced_n in by_stage_days:
         row = conversion.get((playbook, stage))  # None: a deal deleted since, a stage gone
         if row is None:
             continue
@@ -589,9 +589,7 @@ def _report(user, filters: Filters, listed: int | None) -> tuple[Pipeline, list]
     # The events of deals deleted since (no owner) are skipped here: as a filter, it made
     # PostgreSQL look up the deal of every event of the period before narrowing them to
     # the book's (2.2 s of a team's 5.8 s at 1,000,000 deals).
-    for owner_id, n, deals in advances.values_list("_owner").annotate(
-        n=Count("id"), deals=Count("opportunity_id", distinct=True)
-    ):
+    for owner_id, n, deals in by_owner:
         if owner_id is None:
             continue
         reps.setdefault(owner_id, RepRow(user=None)).seller_advances += n  # user: below
@@ -1070,20 +1068,69 @@ def _open_deals(book, stage_rows, buyer, now: dt.datetime, listed: int | None) -
     return out
 
 
-def _advances(book, lo: dt.datetime, hi: dt.datetime):
+def _advance_events(book, lo: dt.datetime, hi: dt.datetime):
     """The events of our stage advances (plain and forced) in [lo, hi) of the deals of
-    `book`, with the deal's playbook and owner (None: the deal was deleted since), the
-    stage left and the whole days spent in it."""
-    deal = Opportunity.objects.filter(pk=OuterRef("opportunity_id")).order_by()  # one row
+    `book`, with the stage left (`_stage`) and the whole days spent in it (`_days`)."""
     events = Event.objects.filter(
         entity="opportunity", action__in=ADVANCE_ACTIONS, at__gte=lo, at__lt=hi
     )
     return _of_book(events, "opportunity_id", book).annotate(
-        _playbook=Subquery(deal.values("playbook")[:1]),
-        _owner=Subquery(deal.values("owner_id")[:1]),
         _stage=KT("before__stage"),  # as text (->>), not decoded from JSON per event
         _days=WholeDays("at", KT("before__stage_entered_at")),
     )
+
+
+def _advances(book, lo: dt.datetime, hi: dt.datetime):
+    """`_advance_events` with the deal's playbook and owner (None: the deal was deleted
+    since), for the drill lists, read when asked for."""
+    deal = Opportunity.objects.filter(pk=OuterRef("opportunity_id")).order_by()  # one row
+    return _advance_events(book, lo, hi).annotate(
+        _playbook=Subquery(deal.values("playbook")[:1]),
+        _owner=Subquery(deal.values("owner_id")[:1]),
+    )
+
+
+def _advance_counts(book, lo: dt.datetime, hi: dt.datetime) -> tuple[list[tuple], list[tuple]]:
+    """The advances of `_advance_events` counted in one statement, both ways the
+    dashboard shows them: by (playbook, stage left, whole days in it) with how many were
+    forced, and by owner with how many deals. The deal's playbook and owner come by a
+    join (None: the deal was deleted since). PostgreSQL reads the period's events once
+    for both (GROUPING SETS: 1.6-1.8 s instead of 2.5 s for two grouped queries looking
+    up each event's deal, at 1,000,000 deals); SQLite, which has no grouping sets, twice."""
+    rows = (
+        _advance_events(book, lo, hi)
+        .annotate(_deal=F("opportunity_id"), _action=F("action"))
+        .values_list("_deal", "_action", "_stage", "_days")
+        .order_by()
+    )
+    inner, params = rows.query.sql_with_params()
+    deals = connection.ops.quote_name(Opportunity._meta.db_table)
+    source = f"FROM ({inner}) e LEFT JOIN {deals} d ON d.id = e._deal"
+    forced = "SUM(CASE WHEN e._action = %s THEN 1 ELSE 0 END)"
+    if connection.vendor == "postgresql":
+        sql = (
+            f"SELECT GROUPING(d.owner_id), d.playbook, e._stage, e._days, d.owner_id, "
+            f"COUNT(*), {forced}, COUNT(DISTINCT e._deal) {source} "
+            "GROUP BY GROUPING SETS ((d.playbook, e._stage, e._days), (d.owner_id))"
+        )
+        params = ("force_advanced", *params)
+    else:
+        sql = (
+            f"SELECT 1, d.playbook, e._stage, e._days, NULL, COUNT(*), {forced}, NULL "
+            f"{source} GROUP BY d.playbook, e._stage, e._days UNION ALL "
+            f"SELECT 0, NULL, NULL, NULL, d.owner_id, COUNT(*), NULL, COUNT(DISTINCT e._deal) "
+            f"{source} GROUP BY d.owner_id"
+        )
+        params = ("force_advanced", *params, *params)
+    by_stage_days, by_owner = [], []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for by_days, playbook, stage, days, owner_id, n, forced_n, deals_n in cursor.fetchall():
+            if by_days:
+                by_stage_days.append((playbook, stage, days, n, forced_n))
+            else:
+                by_owner.append((owner_id, n, deals_n))
+    return by_stage_days, by_owner
 
 
 def _event_deals(events, *, once: bool = False):

@@ -33,7 +33,11 @@ from kam.opportunities.pipeline import (
     parse_filters,
     pipeline_report,
 )
-from kam.opportunities.services import opportunity_create, opportunity_update
+from kam.opportunities.services import (
+    opportunity_create,
+    opportunity_delete,
+    opportunity_update,
+)
 from kam.users.models import Team
 
 pytestmark = pytest.mark.usefixtures("process_rules_only")
@@ -741,6 +745,24 @@ def test_the_books_conversion_per_stage(world, ids):
     assert r.drill["advanced:milestones-5:contract_signing"] == [ids["C2"]]
 
 
+def test_a_deal_deleted_since_its_advance_is_counted_neither_by_stage_nor_by_owner(world, ids):
+    # given: A1 advanced past development in the period (after 40 days), then deleted
+    # as entered by mistake; its events stay in the history
+    before = report(world.admin, period="2026Q4")
+    a1 = models.Opportunity.objects.get(pk=ids["A1"])
+    opportunity_delete(actor=world.admin, opportunity=a1)
+    # when
+    r = report(world.admin, period="2026Q4")
+    # then: S6 development keeps A2's forced advance after 11 days and A5's drop
+    assert conversion(r)[0] == (S6, "development", 1, 1, 1, 0.5, 11.0)
+    assert conversion(before)[1:] == conversion(r)[1:]
+    # and rep_a (A1's owner) has one advance fewer, rep_c the same
+    advances = {x.user.username: x.seller_advances for x in r.reps}
+    was = {x.user.username: x.seller_advances for x in before.reps}
+    assert advances == {**was, world.rep_a.username: was[world.rep_a.username] - 1}
+    assert r.drill.count(f"rep_advances:{world.rep_a.pk}") == 3  # A2, A3, A4
+
+
 def test_the_books_win_rate_and_cycle(world, ids):
     # when
     r = report(world.admin, period="2026Q4")
@@ -1183,7 +1205,7 @@ def grow(world, n: int) -> None:
 #   1+8 the stalled and A-at-risk deals listed, with their facts
 #   1   won per month
 #   2   buyer-stage progress: the per-deal sums, the deals that moved
-#   2   our stage advances: by stage and days in it; by owner
+#   1   our stage advances: by stage and days in it, and by owner (one statement)
 #   2   the deals closed in the period: by outcome, stage and owner; the won by days
 #   1   the forced moves (with deal, account, owner, actor)
 #   8   the facts of their open deals (deal_facts_many: evaluations, stakeholders,
@@ -1191,7 +1213,7 @@ def grow(world, n: int) -> None:
 #       intel, competition scores), for what is still unmet
 #   1   the win probabilities of the open deals among the progress and forced moves
 #   1   the people
-REPORT_QUERIES = 31
+REPORT_QUERIES = 30
 # The first time (nothing kept yet, or everything changed): the deals whose kept
 # assessment does not hold (1) and their facts (8), and keeping their assessments after
 # the report (a savepoint, one INSERT … ON CONFLICT per 500 rows, its release).
