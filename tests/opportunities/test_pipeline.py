@@ -1270,7 +1270,7 @@ def test_postgresql_knows_how_few_groups_the_open_deals_make(book):
     )
     # when
     plan = json.loads(groups.explain(format="json"))[0]["Plan"]
-    # then: 20 groups found, and about 20 expected (without the statistics: 4,000)
+    # then: 20 groups found, and about 20 expected (without the statistics: 400)
     assert len(groups) == 20
     assert plan["Plan Rows"] <= 40, plan
 
